@@ -1,0 +1,102 @@
+"""Herald's configuration: one pydantic-settings ``Settings`` from the environment and ``.env``.
+
+Every setting has the ``HERALD_`` prefix and is documented in ``.env.example``. ``Settings`` is
+built once in ``bot.__main__`` and passed down; nothing reads the environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Settings(BaseSettings):
+    """What an operator can set. Secrets are ``SecretStr`` so they never print by accident."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    bot_token: SecretStr | None = Field(
+        default=None,
+        description="Bot token from @BotFather. Unset: run the local sandbox instead of Telegram.",
+    )
+    api_base_url: str = Field(
+        default=TELEGRAM_API_BASE_URL,
+        description="Bot API base URL as python-telegram-bot's base_url takes it (token appended).",
+    )
+    api_file_url: str | None = Field(
+        default=None,
+        description="Bot API file URL; derived from api_base_url when unset.",
+    )
+    database: Path = Field(default=Path("herald.db"), description="SQLite database file.")
+    editor_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(),
+        description="Comma-separated Telegram user ids of the editors (owners).",
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    page_size: int = Field(default=5, ge=1, le=10, description="Articles per /latest page.")
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("editor_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return frozenset(int(part) for part in parts)
+            except ValueError:
+                raise ValueError("must be comma-separated numeric Telegram user ids") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @property
+    def file_url(self) -> str:
+        """The Bot API file URL: explicit, or Telegram's convention derived from the base URL."""
+        if self.api_file_url:
+            return self.api_file_url
+        base = self.api_base_url.rstrip("/")
+        head, _, tail = base.rpartition("/")
+        return f"{head}/file/{tail}" if tail == "bot" else f"{base}/file/bot"
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelName(self.log_level)
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line naming the setting."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build ``Settings`` or raise ``ConfigError`` with one human line (no traceback for users)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "HERALD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"Invalid setting {name}: {message}") from None

@@ -1,0 +1,303 @@
+"""Rendering: domain objects → HTML text and inline keyboards. Pure functions, no I/O.
+
+Callback-data prefixes live here so handlers' patterns and keyboards cannot drift apart.
+Every text is escaped here and fitted to Telegram's limits (4096 a message, counted in UTF-16
+code units, and 64 bytes of callback data), so no caller has to remember to.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.services.reading import ArticleView, LatestPage
+from bot.services.search import SearchPage
+from storage.articles import Headline
+from storage.search import MATCH_END, MATCH_START
+
+MAX_MESSAGE = 4096
+MAX_CALLBACK_BYTES = 64
+MAX_BUTTON_TITLE = 60
+
+# Callback data: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>".
+OPEN = "a"
+LATEST = "l"
+SEARCH = "s"
+CALLBACK_PATTERN = r"^[als]:"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The list a reader came from, so the back button can return to it."""
+
+    kind: str  # LATEST or SEARCH
+    key: int | None  # topic id, search id, or None for all of /latest
+    page: int
+
+    def encode(self) -> str:
+        return f"{self.kind}{'' if self.key is None else self.key}.{self.page}"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenArticle:
+    article_id: int
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Navigate:
+    origin: Origin  # the page to show
+
+
+ALL_LATEST = Origin(LATEST, None, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut plain text to at most ``limit`` UTF-16 units, at a word boundary, with '…'."""
+    if utf16_len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    while cut and utf16_len(cut) > limit - 1:
+        cut = cut[:-1]
+    space = cut.rfind(" ")
+    if space > len(cut) * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def escaped_within(text: str, limit: int) -> str:
+    """HTML-escape ``text`` and shorten it first so the escaped form fits ``limit`` units."""
+    budget = limit
+    while True:
+        result = html.escape(shorten(text, budget), quote=False)
+        if utf16_len(result) <= limit or budget <= 0:
+            return result if utf16_len(result) <= limit else ""
+        budget -= utf16_len(result) - limit
+
+
+def callback(*parts: object) -> str:
+    data = ":".join(str(p) for p in parts)
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+def _origin(token: str) -> Origin | None:
+    kind, key, dot, page = token[:1], token[1:].partition(".")[0], ".", token.partition(".")[2]
+    if kind not in (LATEST, SEARCH) or not page.isdigit() or len(page) > 6 or dot not in token:
+        return None
+    if key and not key.isdigit():
+        return None
+    if kind == SEARCH and not key:
+        return None
+    return Origin(kind, int(key) if key else None, int(page))
+
+
+def parse_callback(data: str) -> OpenArticle | Navigate | None:
+    """Decode a button's data; None for anything Herald did not make (stale or forged)."""
+    parts = data.split(":")
+    if len(parts) != 3 or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    kind, first, second = parts
+    if kind == OPEN and first.isdigit():
+        origin = _origin(second)
+        return None if origin is None else OpenArticle(int(first), origin)
+    if kind in (LATEST, SEARCH):
+        origin = _origin(f"{kind}{first}.{second}")
+        return None if origin is None else Navigate(origin)
+    return None
+
+
+def _date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%-d %b %Y")
+
+
+def _datetime(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def _button_title(number: int, title: str) -> str:
+    return shorten(f"{number}. {title}", MAX_BUTTON_TITLE)
+
+
+def _nav_row(origin: Origin, has_next: bool) -> list[InlineKeyboardButton]:
+    key = "" if origin.key is None else origin.key
+    row = []
+    if origin.page > 0:
+        row.append(
+            InlineKeyboardButton("◀ Newer" if origin.kind == LATEST else "◀ Back",
+                                 callback_data=callback(origin.kind, key, origin.page - 1))
+        )
+    if has_next:
+        row.append(
+            InlineKeyboardButton("Older ▶" if origin.kind == LATEST else "More ▶",
+                                 callback_data=callback(origin.kind, key, origin.page + 1))
+        )
+    return row
+
+
+def _list_keyboard(
+    headlines: list[Headline], origin: Origin, first_number: int, has_next: bool
+) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(_button_title(first_number + i, h.title),
+                              callback_data=callback(OPEN, h.id, origin.encode()))]
+        for i, h in enumerate(headlines)
+    ]
+    nav = _nav_row(origin, has_next)
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def latest(page: LatestPage, page_size: int) -> Rendered:
+    heading = "Latest news" if page.topic is None else f"Latest in #{page.topic.name}"
+    if not page.items:
+        empty = "No articles yet." if page.page == 0 else "No more articles."
+        return Rendered(f"<b>{html.escape(heading)}</b>\n\n{empty}")
+    first = page.page * page_size + 1
+    lines = [f"<b>{html.escape(heading)}</b>" + (f" · page {page.page + 1}" if page.page else "")]
+    for i, item in enumerate(page.items):
+        lines.append(
+            f"\n{first + i}. {escaped_within(item.title, 300)}"
+            f"\n<i>{html.escape(item.source)}{' · ' if item.source else ''}"
+            f"{_date(item.published_at)}</i>"
+        )
+    lines.append("\nTap a headline to read it.")
+    origin = Origin(LATEST, None if page.topic is None else page.topic.id, page.page)
+    return Rendered("\n".join(lines), _list_keyboard(page.items, origin, first, page.has_next))
+
+
+def _snippet_html(snippet: str, limit: int) -> str:
+    plain = shorten(snippet.replace(MATCH_START, "").replace(MATCH_END, ""), limit)
+    if plain != snippet.replace(MATCH_START, "").replace(MATCH_END, ""):
+        snippet = snippet[: len(plain)]  # marks only shift positions by at most their count
+    escaped = html.escape(snippet, quote=False).replace("\n", " ")
+    # Balance the marks before turning them into tags, so a cut never leaves <b> open.
+    out, open_ = [], False
+    for ch in escaped:
+        if ch == MATCH_START and not open_:
+            out.append("<b>")
+            open_ = True
+        elif ch == MATCH_END and open_:
+            out.append("</b>")
+            open_ = False
+        elif ch not in (MATCH_START, MATCH_END):
+            out.append(ch)
+    if open_:
+        out.append("</b>")
+    return "".join(out)
+
+
+def search_results(page: SearchPage, page_size: int) -> Rendered:
+    query = escaped_within(page.query, 100)
+    if not page.hits:
+        if page.page == 0:
+            return Rendered(
+                f"Nothing found for “{query}”.\n\nTry fewer or different words, check the "
+                "spelling, or browse with /latest."
+            )
+        return Rendered(f"No more results for “{query}”.")
+    first = page.page * page_size + 1
+    lines = [f"🔎 <b>Results for “{query}”</b>" + (f" · page {page.page + 1}" if page.page else "")]
+    for i, hit in enumerate(page.hits):
+        lines.append(
+            f"\n{first + i}. <b>{escaped_within(hit.title, 300)}</b>"
+            f" <i>{_date(hit.published_at)}</i>\n{_snippet_html(hit.snippet, 300)}"
+        )
+    origin = Origin(SEARCH, page.search_id, page.page)
+    return Rendered("\n".join(lines), _list_keyboard(page.hits, origin, first, page.has_next))
+
+
+def article(view: ArticleView, origin: Origin) -> Rendered:
+    """The article page: fits 4096 units whatever the body's length or content."""
+    a = view.article
+    head = [f"<b>{escaped_within(a.title, 600)}</b>"]
+    byline = ", ".join(a.authors)
+    credit = " · ".join(p for p in (byline and f"By {byline}", a.source) if p)
+    if credit:
+        head.append(f"<i>{escaped_within(credit, 300)}</i>")
+    meta = _datetime(a.published_at)
+    if a.topics:
+        meta += " · " + " ".join("#" + t.replace(" ", "_") for t in a.topics)
+    head.append(escaped_within(meta, 300))
+    if a.updated_at > a.published_at + 60 and a.updated_at > a.published_at:
+        head.append(f"<i>Updated {_datetime(a.updated_at)}</i>")
+    top = "\n".join(head)
+    tail = ""
+    if a.url:
+        tail = f'\n\n<a href="{html.escape(a.url, quote=True)}">Read the full story</a>'
+    text_parts = [p for p in (a.summary, a.body) if p]
+    if a.summary and a.body.startswith(a.summary):
+        text_parts = [a.body]
+    budget = MAX_MESSAGE - utf16_len(top) - utf16_len(tail) - 2
+    body = escaped_within("\n\n".join(text_parts), budget) if budget > 0 else ""
+    text = top + (f"\n\n{body}" if body else "") + tail
+    rows = [
+        [InlineKeyboardButton("🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
+                              callback_data=callback(OPEN, r.id, origin.encode()))]
+        for r in view.related
+    ]
+    key = "" if origin.key is None else origin.key
+    rows.append([InlineKeyboardButton("◀ Back to the list",
+                                      callback_data=callback(origin.kind, key, origin.page))])
+    return Rendered(text, InlineKeyboardMarkup(rows))
+
+
+def help_text(bot_username: str | None) -> str:
+    mention = f"@{bot_username}" if bot_username else "Herald"
+    return (
+        "<b>Herald</b> brings the newsroom to Telegram: the latest headlines, search across "
+        "every story, and related stories one tap away.\n\n"
+        "/latest – the newest articles\n"
+        "/latest <i>topic</i> – the newest in one topic, e.g. <code>/latest politics</code>\n"
+        "/search <i>words</i> – find articles, e.g. <code>/search \"climate deal\" -coal</code>\n"
+        "/help – this message\n\n"
+        "Search tips: <code>\"exact phrase\"</code>, <code>word*</code> for a prefix, "
+        "<code>-word</code> to leave out, <code>a OR b</code> for either.\n"
+        f"In groups, address me as /latest@{html.escape(mention.lstrip('@'))}."
+    )
+
+
+SEARCH_USAGE = (
+    "Tell me what to look for, e.g. <code>/search election results</code>.\n"
+    "Use quotes for a phrase, <code>word*</code> for a prefix, <code>-word</code> to leave out."
+)
+NOTHING_TO_SEARCH = (
+    "I couldn't find any words to search for in that. Try letters or numbers, e.g. "
+    "<code>/search budget</code>."
+)
+EXPIRED = "This button has expired."
+UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /help to see what I can do."
+ARTICLE_GONE = "This article is no longer available."
+
+
+def unknown_topic(name: str, suggestions: list[str]) -> str:
+    text = f"I don't know the topic “{escaped_within(name, 60)}”."
+    if suggestions:
+        text += " Did you mean " + " or ".join(
+            f"<code>/latest {html.escape(s)}</code>" for s in suggestions
+        ) + "?"
+    return text + "\nSend /latest for everything."
+
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("latest", "Newest articles, optionally of one topic"),
+    ("search", "Search all articles"),
+    ("help", "What Herald does and how to use it"),
+    ("start", "Start Herald"),
+)

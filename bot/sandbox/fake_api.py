@@ -1,0 +1,882 @@
+"""A fake Telegram Bot API server for the terminal sandbox and the test-suite.
+
+:class:`FakeBotAPI` is a real HTTP server on 127.0.0.1 speaking the Bot API wire protocol, so
+the bot under test runs its unmodified python-telegram-bot stack (``HTTPXRequest``, retries,
+``Updater`` long polling) against it: point ``Bot(base_url=api.base_url)`` or
+``ApplicationBuilder().base_url(api.base_url)`` at it. Mocking PTB would hide exactly the bugs
+this double exists to catch: HTML Telegram refuses, texts over 4096 UTF-16 units, 65-byte
+``callback_data``, unanswered or double-answered callback queries, flood-wait handling.
+
+State is kept in plain, inspectable attributes (``calls``, ``messages``, ``chats``...). The
+user side (``send_text``, ``press_button``...) queues updates that ``getUpdates`` delivers.
+Everything runs on one event loop; call the user-side methods from that loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox import telegram_html as rules
+from bot.sandbox import updates as tg
+from bot.sandbox.telegram_html import ParsedText, Rejected
+
+log = logging.getLogger("herald.fakeapi")
+
+JSON = dict[str, Any]
+Handler = Callable[[JSON], Any]
+
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+DEFAULT_GROUP_USER_ID = 1001  # "someone in the group" when a test does not care who
+_CHAT_ACTIONS = frozenset(
+    "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
+    "choose_sticker find_location record_video_note upload_video_note".split()
+)
+# PTB sends every non-string value JSON-encoded in form fields (ints become "42", markups become
+# JSON text) but strings raw, so a text of "42" must not be decoded. These are string-typed.
+_STRING_PARAMS = frozenset(
+    "text caption parse_mode callback_query_id inline_query_id inline_message_id url photo "
+    "action title description custom_title language_code next_offset switch_pm_text "
+    "switch_pm_parameter button_text business_connection_id message_effect_id emoji "
+    "short_description name".split()
+)
+# Object-typed parameters that some clients send as JSON text even inside a JSON body.
+_OBJECT_PARAMS = frozenset(
+    "reply_markup entities caption_entities commands scope results allowed_updates "
+    "link_preview_options reply_parameters menu_button button media".split()
+)
+
+
+class ApiError(Exception):
+    """A Bot API error response; raised by handlers, turned into ``{"ok": false, ...}``."""
+
+    def __init__(self, error_code: int, description: str, parameters: JSON | None = None):
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.parameters = parameters
+
+    def body(self) -> JSON:
+        body: JSON = {"ok": False, "error_code": self.error_code, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def bad_request(reason: str) -> ApiError:
+    """The 400 error most validation produces; PTB turns it into ``telegram.error.BadRequest``."""
+    return ApiError(400, f"Bad Request: {reason}")
+
+
+@dataclass
+class UploadedFile:
+    """A file the bot uploaded via multipart (e.g. ``sendPhoto`` with bytes)."""
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+@dataclass
+class ApiCall:
+    """One request the bot made. ``ok``/``result``/``error`` are filled once it is handled."""
+
+    method: str
+    params: JSON
+    time: float
+    ok: bool = True
+    result: Any = None
+    error: JSON | None = None
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent; edits mutate it in place and keep the old versions in history."""
+
+    chat_id: int
+    message_id: int
+    date: int
+    text: str | None = None  # raw, as the bot sent it (HTML included)
+    caption: str | None = None
+    parse_mode: str | None = None
+    reply_markup: JSON | None = None
+    photo: str | None = None  # file_id
+    visible_text: str = ""  # what the user sees, after entity parsing
+    entities: list[JSON] = field(default_factory=list)
+    edit_count: int = 0
+    edit_date: int | None = None
+    deleted: bool = False
+    history: list[JSON] = field(default_factory=list)
+
+    @property
+    def edited(self) -> bool:
+        """True once any edit succeeded (Telegram then shows "edited" and sets edit_date)."""
+        return self.edit_count > 0
+
+
+@dataclass
+class _Failure:
+    method: str
+    chat_id: int | str | None
+    error: ApiError
+    remaining: int
+
+
+def _canonical_key(method: str) -> str:
+    """Lookup key for test helpers: "sendMessage", "sendmessage" and "send_message" agree."""
+    return method.replace("_", "").lower()
+
+
+def _decode_form_value(name: str, value: str) -> Any:
+    """Undo PTB's form encoding: JSON-decode everything except string-typed parameters."""
+    if name in _STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value  # e.g. chat_id="@channel"
+
+
+def _as_int(params: JSON, name: str, *, required: bool = True) -> int | None:
+    """Integer parameter that may arrive as int or numeric string (JSON vs form bodies)."""
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise bad_request(f"{name} is empty")
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"invalid {name} specified") from None
+
+
+class FakeBotAPI:
+    """In-process fake of ``api.telegram.org`` for one bot; see the module docstring."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_id: int = 123456,
+        bot_username: str = "HeraldTestBot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id
+        self.bot_username = bot_username
+        self.host = host
+        self.latency = latency  # seconds added to every call except getUpdates
+        self.calls: list[ApiCall] = []
+        self.on_call: list[Callable[[ApiCall], None]] = []
+        self.messages: dict[int, dict[int, SentMessage]] = {}
+        self.chats: dict[int, JSON] = {}
+        self.members: dict[tuple[int, int], str] = {}
+        self.users: dict[int, JSON] = {}
+        self.commands: dict[tuple[str, str], list[JSON]] = {}
+        self.menu_buttons: dict[int | None, JSON] = {}
+        self.files: dict[str, UploadedFile | str] = {}  # file_id -> upload or source URL
+        self.updates: list[JSON] = []  # every update ever queued, for inspection
+        self.bot_user = tg.user_dict(bot_id, "Herald", username=bot_username, is_bot=True)
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._pending: list[JSON] = []
+        self._allowed_updates: set[str] | None = None
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(4_000_000_000_000_000_001)
+        self._file_ids = itertools.count(1)
+        self._next_message_id: dict[int, int] = {}
+        self._queries: dict[str, JSON] = {}
+        self._answers: dict[str, list[JSON]] = {}
+        self._failures: list[_Failure] = []
+        self._poll_generation = 0
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        self._methods: dict[str, Handler] = {
+            "getMe": lambda p: tg.bot_info_dict(self.bot_user),
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": lambda p: {
+                "url": "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._pending),
+            },
+            "logOut": lambda p: True,
+            "close": lambda p: True,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": lambda p: list(self.commands.get(self._commands_key(p), [])),
+            "deleteMyCommands": self._delete_my_commands,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "editMessageText": self._edit_message_text,
+            "editMessageCaption": self._edit_message_caption,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "getChatMember": self._get_chat_member,
+            "getChat": self._get_chat,
+            "getChatAdministrators": self._get_chat_administrators,
+            "sendChatAction": self._send_chat_action,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": lambda p: self.menu_buttons.get(
+                _as_int(p, "chat_id", required=False), {"type": "default"}
+            ),
+            "answerInlineQuery": self._answer_inline_query,
+            "leaveChat": self._leave_chat,
+        }
+        # Telegram matches method names case-insensitively; helpers also accept snake_case.
+        self._http_names = {name.lower(): name for name in self._methods}
+        self._canonical = {_canonical_key(name): name for name in self._methods}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Bind the HTTP server; ``port=0`` picks a free port (read it from ``base_url``)."""
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(
+            app,
+            handle_signals=False,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self._port).start()
+        self._port = self._runner.addresses[0][1]
+        log.info("fake Bot API listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        """Release pending long polls (they return ``[]``) and shut the server down."""
+        self._stopping = True
+        self._notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        log.info("fake Bot API stopped")
+
+    async def __aenter__(self) -> FakeBotAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """Value for ``Bot(base_url=...)``: PTB appends ``<token>/<method>``."""
+        if self._runner is None:
+            raise RuntimeError("FakeBotAPI is not started")
+        return f"http://{self.host}:{self._port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """Value for ``Bot(base_file_url=...)`` (file downloads are not served yet)."""
+        return self.base_url.removesuffix("/bot") + "/file/bot"
+
+    # ------------------------------------------------------------------ inspection
+
+    def mark(self) -> int:
+        """Cursor for :meth:`wait_for`'s ``after``: only calls recorded later will match."""
+        return len(self.calls)
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        """All recorded calls of ``method`` (any spelling: "sendMessage", "send_message")."""
+        name = self._canonical_name(method)
+        return [call for call in self.calls if call.method == name]
+
+    async def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[ApiCall], bool] | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the documented test API
+        after: int | None = None,
+    ) -> ApiCall:
+        """First recorded call of ``method`` (from index ``after``, default 0) that matches.
+
+        Returns as soon as the bot makes such a call; failed calls match too (check ``ok``).
+        Raises ``TimeoutError`` listing the calls seen, which is usually the useful clue.
+        """
+        name = self._canonical_name(method)
+        found: list[ApiCall] = []
+
+        def check() -> bool:
+            for call in self.calls[after or 0 :]:
+                if call.method == name and (predicate is None or predicate(call)):
+                    found.append(call)
+                    return True
+            return False
+
+        if not await self._wait_until(check, timeout):
+            seen = [call.method for call in self.calls[after or 0 :]][-20:]
+            raise TimeoutError(f"no matching {name} call within {timeout}s; calls seen: {seen}")
+        return found[0]
+
+    def last_message(self, chat_id: int) -> SentMessage | None:
+        """The bot's most recent message in the chat (possibly deleted: see ``.deleted``)."""
+        chat = self.messages.get(chat_id)
+        return chat[max(chat)] if chat else None
+
+    def answers_for(self, callback_query_id: str) -> list[JSON]:
+        """Parameters of the successful answerCallbackQuery calls for this query."""
+        return self._answers.get(str(callback_query_id), [])
+
+    def commands_for(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
+        """Commands set for exactly this scope dict and language (no fallback, as live)."""
+        return self.commands.get(
+            self._commands_key({"scope": scope, "language_code": language_code}), []
+        )
+
+    # ------------------------------------------------------------------ world setup
+
+    def register_chat(
+        self,
+        chat_id: int,
+        type: str = "private",
+        title: str | None = None,
+        username: str | None = None,
+    ) -> JSON:
+        """Declare a chat and return its Chat dict.
+
+        ``type`` is Telegram's chat type ("private", "group", "supergroup", "channel"; non-private
+        ids are negative). Unknown negative ids are "chat not found" to the bot, so groups must
+        be registered (or created by ``send_text``/``set_bot_membership``) first.
+        """
+        first_name = self.users.get(chat_id, {}).get("first_name")
+        self.chats[chat_id] = tg.chat_dict(
+            chat_id, type, title=title, username=username, first_name=first_name
+        )
+        return self.chats[chat_id]
+
+    def set_chat_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """Set a membership; use ``user_id=api.bot_id`` for the bot's own rights/kick/block."""
+        if status not in tg.MEMBER_STATUSES:
+            raise ValueError(f"unknown status {status!r}; use one of {tg.MEMBER_STATUSES}")
+        self._ensure_chat(chat_id)
+        self.members[(chat_id, user_id)] = status
+
+    def fail_next(
+        self,
+        method: str,
+        chat_id: int | str | None = None,
+        *,
+        error_code: int | None = None,
+        description: str | None = None,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (to ``chat_id`` if given) fail.
+
+        ``retry_after`` yields Telegram's 429 flood-wait (PTB raises ``RetryAfter``),
+        ``migrate_to_chat_id`` the group-upgraded error (PTB raises ``ChatMigrated``).
+        Checked before any validation, so the call leaves no state behind.
+        """
+        parameters: JSON = {}
+        if retry_after is not None:
+            parameters["retry_after"] = retry_after
+            error_code = error_code or 429
+            description = description or f"Too Many Requests: retry after {retry_after}"
+        if migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = migrate_to_chat_id
+            description = description or "Bad Request: group chat was upgraded to a supergroup"
+        error = ApiError(
+            error_code or 400, description or "Bad Request: injected failure", parameters or None
+        )
+        self._failures.append(_Failure(self._canonical_name(method), chat_id, error, times))
+
+    # ------------------------------------------------------------------ user side
+
+    def add_update(self, update: JSON) -> JSON:
+        """Queue a raw Update dict for getUpdates; ``update_id`` is assigned if missing."""
+        update.setdefault("update_id", next(self._update_ids))
+        self._pending.append(update)
+        self.updates.append(update)
+        log.debug("queued update %s (%s)", update["update_id"], tg.update_type(update))
+        self._notify()
+        return update
+
+    def send_text(
+        self,
+        text: str,
+        *,
+        chat_id: int,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "Alice",
+        username: str | None = None,
+        language_code: str | None = "en",
+    ) -> JSON:
+        """A user writes ``text`` (commands get bot_command entities). Returns the Update.
+
+        In a private chat the user is the chat (``user_id`` defaults to ``chat_id``); a
+        negative ``chat_id`` with the default ``chat_type`` is treated as a supergroup.
+        """
+        if chat_id not in self.chats and chat_id < 0 and chat_type == "private":
+            chat_type = "supergroup"
+        uid = user_id if user_id is not None else self._default_user(chat_id, chat_type)
+        self.users[uid] = tg.user_dict(
+            uid, first_name, username=username, language_code=language_code
+        )
+        if chat_id not in self.chats or self.chats[chat_id]["type"] == "private":
+            self.register_chat(
+                chat_id,
+                self.chats.get(chat_id, {}).get("type", chat_type),
+                username=username if chat_id == uid else None,
+            )
+        message = tg.message_dict(
+            self._new_message_id(chat_id),
+            self.chats[chat_id],
+            self.users[uid],
+            text=text,
+            entities=tg.detect_entities(text),
+        )
+        return self.add_update({"update_id": next(self._update_ids), "message": message})
+
+    def press_button(
+        self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None
+    ) -> JSON:
+        """A user taps the inline button carrying ``callback_data`` on a bot message.
+
+        Raises ``LookupError`` if the message does not exist / was deleted or has no such
+        button: a real user could not press it, so the test itself is wrong.
+        """
+        msg = self.messages.get(chat_id, {}).get(message_id)
+        if msg is None or msg.deleted:
+            raise LookupError(f"bot message {message_id} in chat {chat_id} not found")
+        rows = (msg.reply_markup or {}).get("inline_keyboard", [])
+        data = [b.get("callback_data") for row in rows for b in row]
+        if callback_data not in data:
+            raise LookupError(f"message {message_id} has no button {callback_data!r}: {data}")
+        uid = user_id if user_id is not None else self._default_user(chat_id, None)
+        user = self.users.setdefault(uid, tg.user_dict(uid, "Alice"))
+        query_id = str(next(self._query_ids))
+        update = tg.callback_query_update(
+            next(self._update_ids),
+            query_id=query_id,
+            from_user=user,
+            message=self._message_json(msg),
+            data=callback_data,
+        )
+        self._queries[query_id] = update["callback_query"]
+        return self.add_update(update)
+
+    def set_bot_membership(
+        self,
+        chat_id: int,
+        new_status: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        title: str | None = None,
+    ) -> JSON:
+        """Someone adds/removes/promotes the bot, or a user blocks it (private + "kicked").
+
+        Updates the bot's status and queues the ``my_chat_member`` Update Telegram sends.
+        """
+        if chat_id not in self.chats:
+            self.register_chat(
+                chat_id, chat_type or ("private" if chat_id > 0 else "supergroup"), title=title
+            )
+            old = "left" if chat_id < 0 else "member"
+        else:
+            old = self.members.get((chat_id, self.bot_id), "member")
+        self.set_chat_member(chat_id, self.bot_id, new_status)
+        uid = user_id if user_id is not None else self._default_user(chat_id, None)
+        update = tg.my_chat_member_update(
+            next(self._update_ids),
+            chat=self.chats[chat_id],
+            from_user=self.users.get(uid) or tg.user_dict(uid, "Alice"),
+            bot_user=self.bot_user,
+            old_status=old,
+            new_status=new_status,
+        )
+        return self.add_update(update)
+
+    # ------------------------------------------------------------------ HTTP plumbing
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            log.warning("request with wrong token to %s", request.path)
+            return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+        name = self._http_names.get(request.match_info["method"].lower())
+        if name is None:
+            log.warning("unknown Bot API method %s", request.match_info["method"])
+            error = ApiError(404, "Not Found: method not found")
+            return web.json_response(error.body(), status=404)
+        try:
+            params = await self._read_params(request)
+        except ValueError as exc:
+            return web.json_response(bad_request(f"can't parse request: {exc}").body(), status=400)
+        call = ApiCall(name, params, time.monotonic())
+        try:
+            if self.latency > 0 and name != "getUpdates":
+                await asyncio.sleep(self.latency)
+            self._raise_injected(call)
+            result = self._methods[name](params)
+            if inspect.isawaitable(result):
+                result = await result
+            call.result, body, status = result, {"ok": True, "result": result}, 200
+        except (ApiError, Rejected) as exc:
+            error = exc if isinstance(exc, ApiError) else bad_request(str(exc))
+            call.ok, call.error, body, status = False, error.body(), error.body(), error.error_code
+            log.info("%s failed: %s", name, error.description)
+        log.debug("%s %s -> %s", name, call.params, body)
+        self._record(call)
+        return web.json_response(body, status=status)
+
+    async def _read_params(self, request: web.Request) -> JSON:
+        params: JSON = {k: _decode_form_value(k, v) for k, v in request.query.items()}
+        if request.content_type == "application/json":
+            body = await request.json() if request.can_read_body else {}
+            for key, value in body.items():
+                if key in _OBJECT_PARAMS and isinstance(value, str):
+                    value = json.loads(value)
+                params[key] = value
+        elif request.can_read_body:
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    params[key] = UploadedFile(
+                        value.filename, value.content_type, value.file.read()
+                    )
+                else:
+                    params[key] = _decode_form_value(key, str(value))
+        return params
+
+    def _record(self, call: ApiCall) -> None:
+        self.calls.append(call)
+        self._notify()
+        for listener in list(self.on_call):
+            try:
+                listener(call)
+            except Exception:  # a broken renderer must not break the bot under test
+                log.exception("on_call listener %r failed", listener)
+
+    def _notify(self) -> None:
+        """Wake every waiter; each re-checks its own condition (see ``_wait_until``)."""
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
+    async def _wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """Wait until ``condition()`` holds (True) or ``seconds`` pass (False); no polling."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                return condition()
+        return True
+
+    def _raise_injected(self, call: ApiCall) -> None:
+        for failure in self._failures:
+            target = failure.chat_id
+            if failure.method == call.method and (
+                target is None or str(call.params.get("chat_id")) == str(target)
+            ):
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.remove(failure)
+                raise failure.error
+
+    def _canonical_name(self, method: str) -> str:
+        return self._canonical.get(_canonical_key(method), method)
+
+    # ------------------------------------------------------------------ state helpers
+
+    def _default_user(self, chat_id: int, chat_type: str | None) -> int:
+        chat_type = chat_type or self.chats.get(chat_id, {}).get("type")
+        return chat_id if chat_id > 0 and chat_type in (None, "private") else DEFAULT_GROUP_USER_ID
+
+    def _ensure_chat(self, chat_id: int) -> JSON:
+        if chat_id not in self.chats:
+            self.register_chat(chat_id, "private" if chat_id > 0 else "supergroup")
+        return self.chats[chat_id]
+
+    def _new_message_id(self, chat_id: int) -> int:
+        self._next_message_id[chat_id] = self._next_message_id.get(chat_id, 0) + 1
+        return self._next_message_id[chat_id]
+
+    def _user_json(self, user_id: int) -> JSON:
+        if user_id == self.bot_id:
+            return self.bot_user
+        return self.users.get(user_id) or tg.user_dict(
+            user_id, f"User{user_id}", language_code=None
+        )
+
+    def _chat_id(self, params: JSON, *, can_post: bool = False) -> int:
+        """Resolve ``chat_id`` (id or @username) like Telegram; optionally check posting rights."""
+        raw = params.get("chat_id")
+        if isinstance(raw, str) and raw.startswith("@"):
+            match = [cid for cid, c in self.chats.items() if f"@{c.get('username')}" == raw]
+            if not match:
+                raise bad_request("chat not found")
+            chat_id = match[0]
+        else:
+            chat_id = _as_int(params, "chat_id")
+            assert chat_id is not None
+        if chat_id not in self.chats:
+            if chat_id < 0:
+                raise bad_request("chat not found")
+            self._ensure_chat(chat_id)
+        status = self.members.get((chat_id, self.bot_id), "member")
+        if can_post and status in ("left", "kicked"):
+            chat_type = self.chats[chat_id]["type"]
+            if chat_type == "private":
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            verb = "was kicked from" if status == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {verb} the {chat_type} chat")
+        return chat_id
+
+    def _message_json(self, msg: SentMessage) -> JSON:
+        extra: JSON = {"edit_date": msg.edit_date}
+        if msg.photo is not None:
+            extra["photo"] = tg.photo_sizes(msg.photo)
+            if msg.caption:
+                extra.update(caption=msg.visible_text, caption_entities=msg.entities or None)
+        if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
+            extra["reply_markup"] = msg.reply_markup
+        return tg.message_dict(
+            msg.message_id,
+            self.chats[msg.chat_id],
+            self.bot_user,
+            date=msg.date,
+            text=msg.visible_text if msg.photo is None else None,
+            entities=msg.entities if msg.photo is None else None,
+            **extra,
+        )
+
+    def _find_message(self, params: JSON, action: str) -> SentMessage:
+        chat_id = self._chat_id(params)
+        message_id = _as_int(params, "message_id")
+        msg = self.messages.get(chat_id, {}).get(message_id or 0)
+        if msg is None or msg.deleted:
+            raise bad_request(f"message to {action} not found")
+        return msg
+
+    def _commands_key(self, params: JSON) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), params.get("language_code") or ""
+
+    # ------------------------------------------------------------------ methods
+
+    async def _get_updates(self, params: JSON) -> list[JSON]:
+        """Long polling: confirm by offset, then wait up to ``timeout`` s for something new."""
+        offset = _as_int(params, "offset", required=False) or 0
+        limit = min(max(_as_int(params, "limit", required=False) or 100, 1), 100)
+        try:
+            timeout = max(float(params.get("timeout") or 0), 0.0)
+        except (TypeError, ValueError):
+            raise bad_request("invalid timeout specified") from None
+        if params.get("allowed_updates") is not None:
+            self._allowed_updates = set(params["allowed_updates"]) or None
+        if offset < 0:
+            self._pending = self._pending[offset:]
+        elif offset > 0:
+            self._pending = [u for u in self._pending if u["update_id"] >= offset]
+        self._poll_generation += 1  # a newer poll terminates an older one with 409, as live
+        generation = self._poll_generation
+        self._notify()
+
+        def deliverable() -> list[JSON]:
+            if self._allowed_updates is not None:
+                allowed = self._allowed_updates
+                self._pending = [u for u in self._pending if tg.update_type(u) in allowed]
+            return self._pending
+
+        await self._wait_until(
+            lambda: bool(deliverable()) or self._stopping or generation != self._poll_generation,
+            timeout,
+        )
+        if generation != self._poll_generation:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure "
+                "that only one bot instance is running",
+            )
+        return [] if self._stopping else deliverable()[:limit]
+
+    def _delete_webhook(self, params: JSON) -> bool:
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        return True
+
+    def _set_my_commands(self, params: JSON) -> bool:
+        self.commands[self._commands_key(params)] = rules.check_commands(params.get("commands"))
+        return True
+
+    def _delete_my_commands(self, params: JSON) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    def _text(self, params: JSON) -> ParsedText:
+        return rules.check_text(
+            params.get("text"), params.get("parse_mode"), params.get("entities")
+        )
+
+    def _caption(self, params: JSON) -> ParsedText:
+        return rules.check_caption(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
+        )
+
+    def _store(self, chat_id: int, parsed: ParsedText, params: JSON, **fields: Any) -> JSON:
+        msg = SentMessage(
+            chat_id=chat_id,
+            message_id=self._new_message_id(chat_id),
+            date=tg.now(),
+            parse_mode=params.get("parse_mode"),
+            reply_markup=rules.check_reply_markup(params.get("reply_markup")),
+            visible_text=parsed.text,
+            entities=parsed.entities,
+            **fields,
+        )
+        self.messages.setdefault(chat_id, {})[msg.message_id] = msg
+        return self._message_json(msg)
+
+    def _send_message(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params, can_post=True)
+        return self._store(chat_id, self._text(params), params, text=params["text"])
+
+    def _send_photo(self, params: JSON) -> JSON:
+        """``photo`` may be an upload, an http(s) URL or a file_id this fake issued earlier."""
+        chat_id = self._chat_id(params, can_post=True)
+        photo = params.get("photo")
+        if photo is None or photo == "":
+            raise bad_request("there is no photo in the request")
+        if isinstance(photo, str) and photo in self.files:
+            file_id = photo
+        elif isinstance(photo, UploadedFile) or re.fullmatch(r"https?://\S+", str(photo)):
+            file_id = f"AgACAgFake{next(self._file_ids):06d}"
+            for size in [{"file_id": file_id}, *tg.photo_sizes(file_id)]:
+                self.files[size["file_id"]] = photo
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        caption = params.get("caption") or None
+        return self._store(chat_id, self._caption(params), params, caption=caption, photo=file_id)
+
+    def _apply_edit(
+        self, msg: SentMessage, parsed: ParsedText | None, markup: JSON | None, **fields: Any
+    ) -> JSON:
+        """Telegram refuses no-op edits; omitting reply_markup removes the keyboard."""
+        new_text = msg.visible_text if parsed is None else parsed.text
+        new_entities = msg.entities if parsed is None else parsed.entities
+        if (new_text, new_entities, markup) == (msg.visible_text, msg.entities, msg.reply_markup):
+            raise bad_request(NOT_MODIFIED)
+        msg.history.append(
+            {"text": msg.text, "caption": msg.caption, "reply_markup": msg.reply_markup}
+        )
+        msg.visible_text, msg.entities, msg.reply_markup = new_text, new_entities, markup
+        for key, value in fields.items():
+            setattr(msg, key, value)
+        msg.edit_count += 1
+        msg.edit_date = tg.now()
+        return self._message_json(msg)
+
+    def _edit_message_text(self, params: JSON) -> JSON | bool:
+        parsed = self._text(params)
+        markup = rules.check_reply_markup(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        msg = self._find_message(params, "edit")
+        if msg.photo is not None:
+            raise bad_request("there is no text in the message to edit")
+        return self._apply_edit(
+            msg, parsed, markup, text=params["text"], parse_mode=params.get("parse_mode")
+        )
+
+    def _edit_message_caption(self, params: JSON) -> JSON | bool:
+        parsed = self._caption(params)
+        markup = rules.check_reply_markup(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        msg = self._find_message(params, "edit")
+        if msg.photo is None:
+            raise bad_request("there is no caption in the message to edit")
+        return self._apply_edit(
+            msg,
+            parsed,
+            markup,
+            caption=params.get("caption") or None,
+            parse_mode=params.get("parse_mode"),
+        )
+
+    def _edit_message_reply_markup(self, params: JSON) -> JSON | bool:
+        markup = rules.check_reply_markup(params.get("reply_markup"))
+        if params.get("inline_message_id"):
+            return True
+        return self._apply_edit(self._find_message(params, "edit"), None, markup)
+
+    def _delete_message(self, params: JSON) -> bool:
+        self._find_message(params, "delete").deleted = True
+        return True
+
+    def _answer_callback_query(self, params: JSON) -> bool:
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id not in self._queries or query_id in self._answers:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        if rules.utf16_len(str(params.get("text") or "")) > 200:
+            raise bad_request("MESSAGE_TOO_LONG")
+        self._answers[query_id] = [params]
+        return True
+
+    def _get_chat_member(self, params: JSON) -> JSON:
+        chat_id = self._chat_id(params)
+        user_id = _as_int(params, "user_id")
+        assert user_id is not None
+        status = self.members.get((chat_id, user_id), "member")
+        return tg.chat_member_dict(self._user_json(user_id), status)
+
+    def _get_chat_administrators(self, params: JSON) -> list[JSON]:
+        chat_id = self._chat_id(params)
+        if self.chats[chat_id]["type"] == "private":
+            raise bad_request("there are no administrators in the private chat")
+        return [
+            tg.chat_member_dict(self._user_json(uid), status)
+            for (cid, uid), status in self.members.items()
+            if cid == chat_id and status in ("creator", "administrator")
+        ]
+
+    def _get_chat(self, params: JSON) -> JSON:
+        return tg.chat_full_info_dict(self.chats[self._chat_id(params)])
+
+    def _send_chat_action(self, params: JSON) -> bool:
+        self._chat_id(params, can_post=True)
+        if params.get("action") not in _CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        return True
+
+    def _set_chat_menu_button(self, params: JSON) -> bool:
+        chat_id = self._chat_id(params) if params.get("chat_id") is not None else None
+        self.menu_buttons[chat_id] = params.get("menu_button") or {"type": "default"}
+        return True
+
+    def _answer_inline_query(self, params: JSON) -> bool:
+        if len(params.get("results") or []) > 50:
+            raise bad_request("RESULTS_TOO_MUCH")
+        return True
+
+    def _leave_chat(self, params: JSON) -> bool:
+        chat_id = self._chat_id(params)
+        self.members[(chat_id, self.bot_id)] = "left"
+        return True

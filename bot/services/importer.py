@@ -1,0 +1,191 @@
+"""Import articles from a JSON Lines file (``python -m bot import FILE``).
+
+One JSON object per line. Accepted fields (first match wins; only a title is required):
+
+=================  ==========================================================================
+article field      accepted keys
+=================  ==========================================================================
+title              ``title``, ``headline``
+summary            ``summary``, ``short_description``, ``description``, ``lead``
+body               ``body``, ``text``, ``content``
+link               ``url``, ``link``
+authors            ``authors``, ``author`` (a list, or names separated by ``,`` / `` and ``)
+topics             ``topics``, ``tags``, ``categories``, ``category`` (a list or one name)
+source             ``source`` (else the link's host, else the file name)
+image              ``image_url``, ``image``
+published          ``published_at``, ``published``, ``date`` (ISO 8601 or unix seconds)
+source id          ``id``, ``guid`` (re-importing the same id from the same source adds nothing)
+=================  ==========================================================================
+
+This covers the BBC (id, category, title, body) and HuffPost (link, headline, category,
+short_description, authors, date) files as well as Herald's own sample articles. A bad line
+is reported with its number and skipped; the rest is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.services.ingest import ArticleInput, InvalidArticle, ingest, normalise
+from storage.articles import NewArticle
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+MAX_LINE = 2_000_000
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title", "headline"),
+    "summary": ("summary", "short_description", "description", "lead"),
+    "body": ("body", "text", "content"),
+    "url": ("url", "link"),
+    "authors": ("authors", "author"),
+    "topics": ("topics", "tags", "categories", "category"),
+    "source": ("source",),
+    "image_url": ("image_url", "image"),
+    "published_at": ("published_at", "published", "date"),
+    "external_id": ("id", "guid"),
+}
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    read: int = 0
+    added: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    problems: list[str] = field(default_factory=list)  # "line N: why", the first few
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.added / self.seconds if self.seconds else 0.0
+
+
+def _first(record: dict[str, Any], name: str) -> Any:
+    for key in _FIELDS[name]:
+        value = record.get(key)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _text(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise InvalidArticle(f"{what} must be text")
+
+
+def _names(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(p.strip() for p in re.split(r",|\band\b", value) if p.strip())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise InvalidArticle(f"{what} must be a name or a list of names")
+
+
+def parse_time(value: Any) -> int | None:
+    """Unix seconds from an ISO 8601 date/time or a number; naive times are taken as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArticle(f"unreadable date {value[:40]!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    raise InvalidArticle("the date must be ISO 8601 text or unix seconds")
+
+
+def parse_record(record: Any, default_source: str) -> ArticleInput:
+    """Map one decoded JSON line onto an ``ArticleInput``."""
+    if not isinstance(record, dict):
+        raise InvalidArticle("each line must be a JSON object")
+    url = _text(_first(record, "url"), "the link") or None
+    source = _text(_first(record, "source"), "source")
+    if not source and url:
+        source = urlsplit(url).hostname or ""
+    external = _first(record, "external_id")
+    return ArticleInput(
+        title=_text(_first(record, "title"), "the title"),
+        summary=_text(_first(record, "summary"), "the summary"),
+        body=_text(_first(record, "body"), "the body"),
+        url=url,
+        authors=_names(_first(record, "authors"), "authors"),
+        source=source or default_source,
+        topics=_names(_first(record, "topics"), "topics"),
+        image_url=_text(_first(record, "image_url"), "the image") or None,
+        published_at=parse_time(_first(record, "published_at")),
+        external_id=None if external is None else _text(external, "the id"),
+    )
+
+
+def read_articles(
+    path: Path, summary: ImportSummary, now: int
+) -> Iterator[tuple[int, NewArticle]]:
+    """Yield (line number, article) for each good line; count and log the bad ones."""
+    default_source = path.stem
+    with path.open("r", encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            summary.read += 1
+            try:
+                if len(line) > MAX_LINE:
+                    raise InvalidArticle(f"line longer than {MAX_LINE:,} characters")
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InvalidArticle(f"not valid JSON ({exc.msg})") from None
+                yield number, normalise(parse_record(record, default_source), now)
+            except InvalidArticle as exc:
+                summary.rejected += 1
+                problem = f"line {number}: {exc}"
+                log.warning("import %s: %s", path.name, problem)
+                if len(summary.problems) < 20:
+                    summary.problems.append(problem)
+
+
+async def import_file(
+    db: Database, path: Path, progress: Callable[[int], None] | None = None
+) -> ImportSummary:
+    """Import ``path`` in batches of ``BATCH`` articles, each batch one transaction."""
+    summary = ImportSummary()
+    started = time.perf_counter()
+    now = int(time.time())
+    batch: list[NewArticle] = []
+
+    async def flush() -> None:
+        result = await ingest(db, batch, now)
+        summary.added += len(result.added)
+        summary.duplicates += result.duplicates
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    for _number, article in read_articles(path, summary, now):
+        batch.append(article)
+        if len(batch) >= BATCH:
+            await flush()
+    if batch:
+        await flush()
+    summary.seconds = time.perf_counter() - started
+    return summary

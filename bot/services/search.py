@@ -1,0 +1,138 @@
+"""Search: any text a reader types becomes a safe FTS5 query, ranked by bm25.
+
+Reader syntax (everything else is plain words):
+  words            all must match (a porter stemmer folds "elections" into "election")
+  "a phrase"       the words next to each other
+  word*            a prefix
+  -word            must not match (ignored when nothing positive is left)
+  a OR b           either side
+Raw FTS5 syntax never reaches the database, so no input is a syntax error.
+
+Very broad queries rank only the newest articles: a word in every article would otherwise make
+SQLite score the whole archive. The newest window with enough matches is chosen on the first
+page and kept with the saved search so every page ranks the same set.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from storage import search as search_store
+from storage.db import Database
+
+MAX_QUERY_CHARS = 4_096
+MAX_TERMS = 16
+MAX_WORD = 64
+# Windows of newest articles tried in turn; 0 means the whole archive.
+WINDOWS = (20_000, 200_000, 0)
+ENOUGH = 50  # matches in a window that make it worth ranking just that window
+SEARCH_TTL = 7 * 24 * 3600
+
+_TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\W_]+)(\*?)')
+_WORD = re.compile(r"[^\W_]+")
+
+
+def build_fts_query(text: str) -> str | None:
+    """Turn reader input into an FTS5 MATCH expression, or None when it holds no words."""
+    groups: list[list[str]] = [[]]  # OR-separated groups of AND-ed terms
+    excluded: list[str] = []
+    terms = 0
+    for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
+        phrase, minus, word, star = match.groups()
+        if terms >= MAX_TERMS:
+            break
+        if phrase is not None:
+            words = [w[:MAX_WORD] for w in _WORD.findall(phrase)][:MAX_TERMS]
+            if words:
+                groups[-1].append('"' + " ".join(words) + '"')
+                terms += 1
+            continue
+        if word == "OR" and not minus:
+            if groups[-1]:
+                groups.append([])
+            continue
+        if word in ("AND", "NOT", "NEAR") and not minus:
+            continue
+        term = f'"{word[:MAX_WORD]}"' + ("*" if star else "")
+        if minus:
+            excluded.append(term)
+        else:
+            groups[-1].append(term)
+        terms += 1
+    groups = [g for g in groups if g]
+    if not groups:
+        return None
+    query = " OR ".join("(" + " AND ".join(g) + ")" if len(g) > 1 else g[0] for g in groups)
+    if len(groups) > 1 and excluded:
+        query = f"({query})"
+    for term in excluded:
+        query += f" NOT {term}"
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    search_id: int
+    query: str
+    page: int
+    hits: list[search_store.SearchHit]
+    has_next: bool
+
+
+class SearchExpired(LookupError):
+    """The saved search a button points at is gone or belongs to another chat."""
+
+
+async def start_search(
+    db: Database, chat_id: int, text: str, page_size: int, now: int | None = None
+) -> SearchPage | None:
+    """Run a new search for a chat; None when the text holds nothing searchable."""
+    fts = build_fts_query(text)
+    if fts is None:
+        return None
+    newest = await search_store.newest_rowid(db)
+    min_rowid = 0
+    for window in WINDOWS:
+        if window == 0 or newest <= window:
+            min_rowid = 0
+            break
+        min_rowid = newest - window + 1
+        if await search_store.has_matches(db, fts, min_rowid=min_rowid, at_least=ENOUGH):
+            break
+    now = int(time.time()) if now is None else now
+    search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
+    saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid)
+    return await _page(db, saved, fts, 0, page_size)
+
+
+async def search_page(
+    db: Database, chat_id: int, search_id: int, page: int, page_size: int
+) -> SearchPage:
+    """Another page of a saved search (a ◀ ▶ button)."""
+    saved = await search_store.get_search(db, search_id)
+    fts = build_fts_query(saved.query) if saved else None
+    if saved is None or saved.chat_id != chat_id or fts is None or page < 0:
+        raise SearchExpired(search_id)
+    return await _page(db, saved, fts, page, page_size)
+
+
+async def _page(
+    db: Database, saved: search_store.SavedSearch, fts: str, page: int, page_size: int
+) -> SearchPage:
+    hits = await search_store.search_articles(
+        db, fts, min_rowid=saved.min_rowid, limit=page_size + 1, offset=page * page_size
+    )
+    return SearchPage(
+        search_id=saved.id,
+        query=saved.query,
+        page=page,
+        hits=hits[:page_size],
+        has_next=len(hits) > page_size,
+    )
+
+
+async def forget_old_searches(db: Database, now: int | None = None) -> int:
+    now = int(time.time()) if now is None else now
+    return await search_store.forget_searches_before(db, now - SEARCH_TTL)

@@ -1,0 +1,229 @@
+"""Articles and topics: insert once, read for /latest and for opening an article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from storage.db import Database
+
+PUBLISHED = "published"
+RETRACTED = "retracted"
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article as it arrives, before it has an id. Times are unix seconds (UTC)."""
+
+    title: str
+    summary: str
+    body: str
+    url: str | None
+    authors: tuple[str, ...]
+    source: str
+    topics: tuple[str, ...]
+    image_url: str | None
+    published_at: int
+    content_hash: str
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    id: int
+    title: str
+    summary: str
+    body: str
+    url: str | None
+    authors: tuple[str, ...]
+    source: str
+    topics: tuple[str, ...]
+    image_url: str | None
+    published_at: int
+    updated_at: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """What a list shows of an article."""
+
+    id: int
+    title: str
+    published_at: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: int
+    name: str
+    articles: int = 0
+
+
+async def insert_articles(
+    db: Database, items: Sequence[NewArticle], now: int
+) -> list[int | None]:
+    """Store ``items`` with their topics; each one's new id, or None when already stored.
+
+    "Already stored" means the same content hash, the same URL, or the same source id: the
+    unique indexes decide, so concurrent ingesters cannot store a story twice.
+    """
+    ids: list[int | None] = []
+    for new in items:
+        row = await db.fetchone(
+            """
+            INSERT OR IGNORE INTO articles (external_id, title, summary, body, url, authors,
+                                            source, image_url, published_at, updated_at,
+                                            content_hash)
+            VALUES (:external_id, :title, :summary, :body, :url, :authors, :source,
+                    :image_url, :published_at, :now, :content_hash)
+            RETURNING id
+            """,
+            {
+                "external_id": new.external_id,
+                "title": new.title,
+                "summary": new.summary,
+                "body": new.body,
+                "url": new.url,
+                "authors": json.dumps(list(new.authors), ensure_ascii=False),
+                "source": new.source,
+                "image_url": new.image_url,
+                "published_at": new.published_at,
+                "now": now,
+                "content_hash": new.content_hash,
+            },
+        )
+        ids.append(None if row is None else int(row[0]))
+    stored = [(i, new) for i, new in zip(ids, items, strict=True) if i is not None]
+    names = {name for _, new in stored for name in new.topics}
+    if names:
+        topic_ids = await ensure_topics(db, names)
+        await db.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic_id, published_at, article_id)"
+            " VALUES (?, ?, ?)",
+            [
+                (topic_ids[name.casefold()], new.published_at, article_id)
+                for article_id, new in stored
+                for name in new.topics
+            ],
+        )
+    return ids
+
+
+async def ensure_topics(db: Database, names: Iterable[str]) -> dict[str, int]:
+    """Topic ids by case-folded name, creating the topics that do not exist yet."""
+    wanted = {name.casefold(): name for name in names}
+    await db.executemany(
+        "INSERT INTO topics (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+        [(name,) for name in wanted.values()],
+    )
+    marks = ",".join("?" * len(wanted))
+    rows = await db.fetchall(
+        f"SELECT id, name FROM topics WHERE name IN ({marks})", list(wanted.values())
+    )
+    return {row["name"].casefold(): int(row["id"]) for row in rows}
+
+
+async def get_article(db: Database, article_id: int) -> Article | None:
+    row = await db.fetchone(
+        """
+        SELECT a.*, (SELECT json_group_array(t.name) FROM article_topics at
+                     JOIN topics t ON t.id = at.topic_id WHERE at.article_id = a.id) AS topic_names
+        FROM articles a WHERE a.id = :id
+        """,
+        {"id": article_id},
+    )
+    if row is None:
+        return None
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        summary=row["summary"],
+        body=row["body"],
+        url=row["url"],
+        authors=tuple(json.loads(row["authors"])),
+        source=row["source"],
+        topics=tuple(sorted(json.loads(row["topic_names"]))),
+        image_url=row["image_url"],
+        published_at=row["published_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+    )
+
+
+async def latest(db: Database, *, limit: int, offset: int = 0) -> list[Headline]:
+    """Newest published articles first."""
+    rows = await db.fetchall(
+        """
+        SELECT id, title, published_at, source FROM articles
+        WHERE status = 'published'
+        ORDER BY published_at DESC, id DESC LIMIT :limit OFFSET :offset
+        """,
+        {"limit": limit, "offset": offset},
+    )
+    return [_headline(row) for row in rows]
+
+
+async def latest_in_topic(
+    db: Database, topic_id: int, *, limit: int, offset: int = 0
+) -> list[Headline]:
+    """Newest published articles of one topic first, walking the topic's date index."""
+    rows = await db.fetchall(
+        """
+        SELECT a.id, a.title, a.published_at, a.source
+        FROM article_topics at JOIN articles a ON a.id = at.article_id
+        WHERE at.topic_id = :topic AND a.status = 'published'
+        ORDER BY at.published_at DESC, at.article_id DESC LIMIT :limit OFFSET :offset
+        """,
+        {"topic": topic_id, "limit": limit, "offset": offset},
+    )
+    return [_headline(row) for row in rows]
+
+
+async def find_topic(db: Database, name: str) -> Topic | None:
+    row = await db.fetchone("SELECT id, name FROM topics WHERE name = ?", (name.strip(),))
+    return None if row is None else Topic(id=row["id"], name=row["name"])
+
+
+async def get_topic(db: Database, topic_id: int) -> Topic | None:
+    row = await db.fetchone("SELECT id, name FROM topics WHERE id = ?", (topic_id,))
+    return None if row is None else Topic(id=row["id"], name=row["name"])
+
+
+async def list_topics(db: Database) -> list[Topic]:
+    """Every topic with its number of published articles, most articles first."""
+    rows = await db.fetchall(
+        """
+        SELECT t.id, t.name, count(a.id) AS n FROM topics t
+        LEFT JOIN article_topics at ON at.topic_id = t.id
+        LEFT JOIN articles a ON a.id = at.article_id AND a.status = 'published'
+        GROUP BY t.id ORDER BY n DESC, t.name
+        """
+    )
+    return [Topic(id=row["id"], name=row["name"], articles=row["n"]) for row in rows]
+
+
+async def headlines(db: Database, ids: Sequence[int]) -> list[Headline]:
+    """Published headlines for ``ids``, in the order given (retracted ones left out)."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(
+        f"SELECT id, title, published_at, source FROM articles"
+        f" WHERE id IN ({marks}) AND status = 'published'",
+        list(ids),
+    )
+    by_id = {row["id"]: _headline(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def count_articles(db: Database) -> int:
+    return int(await db.scalar("SELECT count(*) FROM articles"))
+
+
+def _headline(row: object) -> Headline:
+    return Headline(
+        id=row["id"], title=row["title"], published_at=row["published_at"], source=row["source"]
+    )

@@ -1,0 +1,133 @@
+"""One small wrapper that owns Herald's SQLite connection.
+
+Every query in Herald goes through a ``Database``: it opens the file with the pragmas Herald relies
+on (WAL so readers never wait for the writer, a busy timeout, foreign keys), applies the numbered
+migrations at start-up, and offers a ``transaction()`` so a multi-statement write is all or
+nothing. Storage modules are plain async functions that take a ``Database``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, Any] | Sequence[Any]
+
+
+class Database:
+    """An open SQLite database with Herald's schema applied."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA busy_timeout = 5000",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA cache_size = -65536",
+        ):
+            await conn.execute(pragma)
+        db = cls(conn, path)
+        await db._migrate()
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def _migrate(self) -> None:
+        """Apply ``storage/migrations/NNNN_*.sql`` newer than ``PRAGMA user_version``, in order."""
+        current = await self.scalar("PRAGMA user_version")
+        for version, name, sql in _migrations():
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction():
+                for statement in _split_sql(sql):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version = {version:d}")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return its ``lastrowid`` (useful after an INSERT)."""
+        cursor = await self._conn.execute(sql, params)
+        rowid = cursor.lastrowid or 0
+        await cursor.close()
+        return rowid
+
+    async def execute_changes(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        changed = cursor.rowcount
+        await cursor.close()
+        return changed
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        cursor = await self._conn.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """The packaged migration files as (version, name, sql), sorted by version."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit():
+            found.append((int(entry.name[:4]), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping ``CREATE TRIGGER … END;`` bodies whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

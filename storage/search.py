@@ -1,0 +1,102 @@
+"""Full-text search over articles (FTS5, bm25) and the saved searches that page buttons point at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+
+# Marks put around matched words by snippet(); control characters cannot occur in stored text
+# that a renderer escapes, so rendering can swap them for <b></b> after escaping.
+MATCH_START = "\x02"
+MATCH_END = "\x03"
+
+# bm25 column weights: title, summary, body.
+_WEIGHTS = "10.0, 4.0, 1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    id: int
+    title: str
+    published_at: int
+    source: str
+    snippet: str  # plain text with MATCH_START/MATCH_END around matched words
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    id: int
+    chat_id: int
+    query: str
+    min_rowid: int
+
+
+async def newest_rowid(db: Database) -> int:
+    return int(await db.scalar("SELECT coalesce(max(id), 0) FROM articles"))
+
+
+async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least: int) -> bool:
+    """Whether ``fts_query`` matches ``at_least`` articles with id ≥ ``min_rowid``.
+
+    Unranked and stopped early, so it costs little even for a word in every article.
+    """
+    found = await db.scalar(
+        """
+        SELECT count(*) FROM (SELECT rowid FROM articles_fts
+                              WHERE articles_fts MATCH :q AND rowid >= :lo LIMIT :n)
+        """,
+        {"q": fts_query, "lo": min_rowid, "n": at_least},
+    )
+    return int(found) >= at_least
+
+
+async def search_articles(
+    db: Database, fts_query: str, *, min_rowid: int, limit: int, offset: int
+) -> list[SearchHit]:
+    """Published articles matching ``fts_query`` (FTS5 syntax, already made safe), best first."""
+    rows = await db.fetchall(
+        f"""
+        SELECT a.id, a.title, a.published_at, a.source,
+               snippet(articles_fts, -1, :start, :end, '…', 14) AS snip
+        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+        WHERE articles_fts MATCH :q AND articles_fts.rowid >= :lo AND a.status = 'published'
+        ORDER BY bm25(articles_fts, {_WEIGHTS}), a.published_at DESC, a.id DESC
+        LIMIT :limit OFFSET :offset
+        """,
+        {
+            "q": fts_query,
+            "lo": min_rowid,
+            "limit": limit,
+            "offset": offset,
+            "start": MATCH_START,
+            "end": MATCH_END,
+        },
+    )
+    return [
+        SearchHit(
+            id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=row[4] or ""
+        )
+        for row in rows
+    ]
+
+
+async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, now: int) -> int:
+    return await db.execute(
+        "INSERT INTO searches (chat_id, query, min_rowid, created_at) VALUES (?, ?, ?, ?)",
+        (chat_id, query, min_rowid, now),
+    )
+
+
+async def get_search(db: Database, search_id: int) -> SavedSearch | None:
+    row = await db.fetchone(
+        "SELECT id, chat_id, query, min_rowid FROM searches WHERE id = ?", (search_id,)
+    )
+    return None if row is None else SavedSearch(row[0], row[1], row[2], row[3])
+
+
+async def forget_searches_before(db: Database, created_before: int) -> int:
+    """Drop saved searches older than a cut-off: their page buttons then answer "expired"."""
+    return await db.execute_changes(
+        "DELETE FROM searches WHERE created_at < ?", (created_before,)
+    )
