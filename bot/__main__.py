@@ -1,9 +1,9 @@
 """Herald's command line.
 
-  python -m bot                  run: against Telegram when HERALD_BOT_TOKEN is set,
-                                 otherwise in the local sandbox
-  python -m bot sandbox          the local sandbox even when a token is set
-  python -m bot import FILE      load articles from a JSON Lines file
+python -m bot                  run: against Telegram when HERALD_BOT_TOKEN is set,
+                               otherwise in the local sandbox
+python -m bot sandbox          the local sandbox even when a token is set
+python -m bot import FILE      load articles from a JSON Lines file
 """
 
 from __future__ import annotations

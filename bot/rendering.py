@@ -96,11 +96,16 @@ def callback(*parts: object) -> str:
     return data
 
 
+def _number(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts '٣' and '²', which Herald never writes."""
+    return text.isascii() and text.isdigit()
+
+
 def _origin(token: str) -> Origin | None:
     kind, key, dot, page = token[:1], token[1:].partition(".")[0], ".", token.partition(".")[2]
-    if kind not in (LATEST, SEARCH) or not page.isdigit() or len(page) > 6 or dot not in token:
+    if kind not in (LATEST, SEARCH) or not _number(page) or len(page) > 6 or dot not in token:
         return None
-    if key and not key.isdigit():
+    if key and not _number(key):
         return None
     if kind == SEARCH and not key:
         return None
@@ -113,7 +118,7 @@ def parse_callback(data: str) -> OpenArticle | Navigate | None:
     if len(parts) != 3 or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
         return None
     kind, first, second = parts
-    if kind == OPEN and first.isdigit():
+    if kind == OPEN and _number(first):
         origin = _origin(second)
         return None if origin is None else OpenArticle(int(first), origin)
     if kind in (LATEST, SEARCH):
@@ -139,13 +144,17 @@ def _nav_row(origin: Origin, has_next: bool) -> list[InlineKeyboardButton]:
     row = []
     if origin.page > 0:
         row.append(
-            InlineKeyboardButton("◀ Newer" if origin.kind == LATEST else "◀ Back",
-                                 callback_data=callback(origin.kind, key, origin.page - 1))
+            InlineKeyboardButton(
+                "◀ Newer" if origin.kind == LATEST else "◀ Back",
+                callback_data=callback(origin.kind, key, origin.page - 1),
+            )
         )
     if has_next:
         row.append(
-            InlineKeyboardButton("Older ▶" if origin.kind == LATEST else "More ▶",
-                                 callback_data=callback(origin.kind, key, origin.page + 1))
+            InlineKeyboardButton(
+                "Older ▶" if origin.kind == LATEST else "More ▶",
+                callback_data=callback(origin.kind, key, origin.page + 1),
+            )
         )
     return row
 
@@ -154,8 +163,12 @@ def _list_keyboard(
     headlines: list[Headline], origin: Origin, first_number: int, has_next: bool
 ) -> InlineKeyboardMarkup:
     rows = [
-        [InlineKeyboardButton(_button_title(first_number + i, h.title),
-                              callback_data=callback(OPEN, h.id, origin.encode()))]
+        [
+            InlineKeyboardButton(
+                _button_title(first_number + i, h.title),
+                callback_data=callback(OPEN, h.id, origin.encode()),
+            )
+        ]
         for i, h in enumerate(headlines)
     ]
     nav = _nav_row(origin, has_next)
@@ -248,13 +261,22 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
     body = escaped_within("\n\n".join(text_parts), budget) if budget > 0 else ""
     text = top + (f"\n\n{body}" if body else "") + tail
     rows = [
-        [InlineKeyboardButton("🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
-                              callback_data=callback(OPEN, r.id, origin.encode()))]
+        [
+            InlineKeyboardButton(
+                "🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
+                callback_data=callback(OPEN, r.id, origin.encode()),
+            )
+        ]
         for r in view.related
     ]
     key = "" if origin.key is None else origin.key
-    rows.append([InlineKeyboardButton("◀ Back to the list",
-                                      callback_data=callback(origin.kind, key, origin.page))])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                "◀ Back to the list", callback_data=callback(origin.kind, key, origin.page)
+            )
+        ]
+    )
     return Rendered(text, InlineKeyboardMarkup(rows))
 
 
@@ -265,9 +287,9 @@ def help_text(bot_username: str | None) -> str:
         "every story, and related stories one tap away.\n\n"
         "/latest – the newest articles\n"
         "/latest <i>topic</i> – the newest in one topic, e.g. <code>/latest politics</code>\n"
-        "/search <i>words</i> – find articles, e.g. <code>/search \"climate deal\" -coal</code>\n"
+        '/search <i>words</i> – find articles, e.g. <code>/search "climate deal" -coal</code>\n'
         "/help – this message\n\n"
-        "Search tips: <code>\"exact phrase\"</code>, <code>word*</code> for a prefix, "
+        'Search tips: <code>"exact phrase"</code>, <code>word*</code> for a prefix, '
         "<code>-word</code> to leave out, <code>a OR b</code> for either.\n"
         f"In groups, address me as /latest@{html.escape(mention.lstrip('@'))}."
     )
@@ -289,9 +311,11 @@ ARTICLE_GONE = "This article is no longer available."
 def unknown_topic(name: str, suggestions: list[str]) -> str:
     text = f"I don't know the topic “{escaped_within(name, 60)}”."
     if suggestions:
-        text += " Did you mean " + " or ".join(
-            f"<code>/latest {html.escape(s)}</code>" for s in suggestions
-        ) + "?"
+        text += (
+            " Did you mean "
+            + " or ".join(f"<code>/latest {html.escape(s)}</code>" for s in suggestions)
+            + "?"
+        )
     return text + "\nSend /latest for everything."
 
 

@@ -62,9 +62,7 @@ class Topic:
     articles: int = 0
 
 
-async def insert_articles(
-    db: Database, items: Sequence[NewArticle], now: int
-) -> list[int | None]:
+async def insert_articles(db: Database, items: Sequence[NewArticle], now: int) -> list[int | None]:
     """Store ``items`` with their topics; each one's new id, or None when already stored.
 
     "Already stored" means the same content hash, the same URL, or the same source id: the
@@ -227,3 +225,12 @@ def _headline(row: object) -> Headline:
     return Headline(
         id=row["id"], title=row["title"], published_at=row["published_at"], source=row["source"]
     )
+
+
+async def set_status(db: Database, article_id: int, status: str, now: int) -> bool:
+    """Publish or retract an article; False when there is no such article."""
+    changed = await db.execute_changes(
+        "UPDATE articles SET status = :status, updated_at = :now WHERE id = :id",
+        {"status": status, "now": now, "id": article_id},
+    )
+    return changed > 0

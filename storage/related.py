@@ -18,9 +18,7 @@ async def add_document_frequencies(db: Database, df_delta: Mapping[str, int], do
         " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
         list(df_delta.items()),
     )
-    await db.execute(
-        "UPDATE corpus_stats SET value = value + ? WHERE name = 'documents'", (docs,)
-    )
+    await db.execute("UPDATE corpus_stats SET value = value + ? WHERE name = 'documents'", (docs,))
 
 
 async def document_frequencies(db: Database, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
@@ -60,7 +58,7 @@ async def score_candidates(
     rows = await db.fetchall(
         f"""
         SELECT c.article_id, sum(c.s) AS score
-        FROM ({' UNION ALL '.join(parts)}) c JOIN articles a ON a.id = c.article_id
+        FROM ({" UNION ALL ".join(parts)}) c JOIN articles a ON a.id = c.article_id
         WHERE c.article_id != :exclude AND a.status = 'published'
         GROUP BY c.article_id ORDER BY score DESC, c.article_id DESC LIMIT :limit
         """,

@@ -13,6 +13,9 @@ MATCH_END = "\x03"
 
 # bm25 column weights: title, summary, body.
 _WEIGHTS = "10.0, 4.0, 1.0"
+# Up to this share is added to a fresh article's relevance, fading over about a week: enough to
+# put the newer of two near-equal matches first, never enough to lift a weak match over a good one.
+FRESHNESS_BOOST = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,7 @@ class SavedSearch:
     chat_id: int
     query: str
     min_rowid: int
+    created_at: int  # also the "now" its pages rank freshness against, so pages stay stable
 
 
 async def newest_rowid(db: Database) -> int:
@@ -52,7 +56,7 @@ async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least:
 
 
 async def search_articles(
-    db: Database, fts_query: str, *, min_rowid: int, limit: int, offset: int
+    db: Database, fts_query: str, *, min_rowid: int, limit: int, offset: int, now: int
 ) -> list[SearchHit]:
     """Published articles matching ``fts_query`` (FTS5 syntax, already made safe), best first."""
     rows = await db.fetchall(
@@ -61,7 +65,9 @@ async def search_articles(
                snippet(articles_fts, -1, :start, :end, '…', 14) AS snip
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
         WHERE articles_fts MATCH :q AND articles_fts.rowid >= :lo AND a.status = 'published'
-        ORDER BY bm25(articles_fts, {_WEIGHTS}), a.published_at DESC, a.id DESC
+        ORDER BY bm25(articles_fts, {_WEIGHTS})
+                 * (1.0 + :boost / (1.0 + max(:now - a.published_at, 0) / 604800.0)),
+                 a.published_at DESC, a.id DESC
         LIMIT :limit OFFSET :offset
         """,
         {
@@ -69,14 +75,14 @@ async def search_articles(
             "lo": min_rowid,
             "limit": limit,
             "offset": offset,
+            "now": now,
+            "boost": FRESHNESS_BOOST,
             "start": MATCH_START,
             "end": MATCH_END,
         },
     )
     return [
-        SearchHit(
-            id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=row[4] or ""
-        )
+        SearchHit(id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=row[4] or "")
         for row in rows
     ]
 
@@ -90,13 +96,12 @@ async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, no
 
 async def get_search(db: Database, search_id: int) -> SavedSearch | None:
     row = await db.fetchone(
-        "SELECT id, chat_id, query, min_rowid FROM searches WHERE id = ?", (search_id,)
+        "SELECT id, chat_id, query, min_rowid, created_at FROM searches WHERE id = ?",
+        (search_id,),
     )
-    return None if row is None else SavedSearch(row[0], row[1], row[2], row[3])
+    return None if row is None else SavedSearch(row[0], row[1], row[2], row[3], row[4])
 
 
 async def forget_searches_before(db: Database, created_before: int) -> int:
     """Drop saved searches older than a cut-off: their page buttons then answer "expired"."""
-    return await db.execute_changes(
-        "DELETE FROM searches WHERE created_at < ?", (created_before,)
-    )
+    return await db.execute_changes("DELETE FROM searches WHERE created_at < ?", (created_before,))

@@ -450,19 +450,26 @@ class FakeBotAPI:
         return self.add_update({"update_id": next(self._update_ids), "message": message})
 
     def press_button(
-        self, chat_id: int, message_id: int, callback_data: str, *, user_id: int | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        user_id: int | None = None,
+        forged: bool = False,
     ) -> JSON:
         """A user taps the inline button carrying ``callback_data`` on a bot message.
 
         Raises ``LookupError`` if the message does not exist / was deleted or has no such
-        button: a real user could not press it, so the test itself is wrong.
+        button: a real user could not press it, so the test itself is wrong. ``forged=True``
+        sends the data anyway, as a modified client could.
         """
         msg = self.messages.get(chat_id, {}).get(message_id)
         if msg is None or msg.deleted:
             raise LookupError(f"bot message {message_id} in chat {chat_id} not found")
         rows = (msg.reply_markup or {}).get("inline_keyboard", [])
         data = [b.get("callback_data") for row in rows for b in row]
-        if callback_data not in data:
+        if callback_data not in data and not forged:
             raise LookupError(f"message {message_id} has no button {callback_data!r}: {data}")
         uid = user_id if user_id is not None else self._default_user(chat_id, None)
         user = self.users.setdefault(uid, tg.user_dict(uid, "Alice"))

@@ -138,9 +138,7 @@ def parse_record(record: Any, default_source: str) -> ArticleInput:
     )
 
 
-def read_articles(
-    path: Path, summary: ImportSummary, now: int
-) -> Iterator[tuple[int, NewArticle]]:
+def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tuple[int, NewArticle]]:
     """Yield (line number, article) for each good line; count and log the bad ones."""
     default_source = path.stem
     with path.open("r", encoding="utf-8", errors="replace") as lines:

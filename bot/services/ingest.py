@@ -107,9 +107,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-async def ingest(
-    db: Database, items: Sequence[NewArticle], now: int | None = None
-) -> IngestResult:
+async def ingest(db: Database, items: Sequence[NewArticle], now: int | None = None) -> IngestResult:
     """Store ``items`` (already normalised) in one transaction; skip the ones already stored."""
     now = int(time.time()) if now is None else now
     result = IngestResult()

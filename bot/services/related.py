@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from storage import related as related_store
 from storage.db import Database
 
-KEYWORDS = 30          # terms kept per article
-KEEP = 6               # related stories stored per article (spares for retractions)
-OFFER_TO = 8           # how many of a newcomer's matches may take it into their own lists
-SHOWN = 4              # related buttons under an article
+KEYWORDS = 30  # terms kept per article
+KEEP = 6  # related stories stored per article (spares for retractions)
+OFFER_TO = 8  # how many of a newcomer's matches may take it into their own lists
+SHOWN = 4  # related buttons under an article
 # Below this similarity two articles share words, not a story: better no button than a bad one.
 MIN_SCORE = 0.1
 
@@ -75,12 +75,13 @@ def _stem(word: str) -> str:
 def keyword_weights(
     counts: Counter[str], docs: int, df: dict[str, int], k: int = KEYWORDS
 ) -> dict[str, float]:
-    """The ``k`` highest tf-idf terms, L2-normalised. Terms seen only here are skipped."""
+    """The ``k`` highest tf-idf terms, L2-normalised."""
     scored = []
     for term, tf in counts.items():
-        freq = df.get(term, 0)
-        if freq < 2:  # a term in one article only cannot link two articles
-            continue
+        # A term only this article has (a new name, say) is kept: the story's next article
+        # will share it, and keywords are not recomputed later. Counted as if seen twice so a
+        # typo cannot outweigh the words that link this article to earlier ones.
+        freq = max(df.get(term, 2), 2)
         idf = math.log((docs + 1) / freq)
         if idf <= 0:
             continue
@@ -127,4 +128,3 @@ async def index_documents(db: Database, docs: Sequence[Document]) -> None:
 
 async def related_ids(db: Database, article_id: int, limit: int = SHOWN) -> list[int]:
     return await related_store.related_ids(db, article_id, limit=limit)
-

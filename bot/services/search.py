@@ -103,7 +103,7 @@ async def start_search(
             break
     now = int(time.time()) if now is None else now
     search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
-    saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid)
+    saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
     return await _page(db, saved, fts, 0, page_size)
 
 
@@ -122,7 +122,12 @@ async def _page(
     db: Database, saved: search_store.SavedSearch, fts: str, page: int, page_size: int
 ) -> SearchPage:
     hits = await search_store.search_articles(
-        db, fts, min_rowid=saved.min_rowid, limit=page_size + 1, offset=page * page_size
+        db,
+        fts,
+        min_rowid=saved.min_rowid,
+        limit=page_size + 1,
+        offset=page * page_size,
+        now=saved.created_at,
     )
     return SearchPage(
         search_id=saved.id,

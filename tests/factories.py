@@ -1,0 +1,100 @@
+"""Payload factories and the harness that drives a real Herald against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import build_application, serve
+from bot.config import Settings
+from bot.sandbox.fake_api import FakeBotAPI, SentMessage
+from bot.services.ingest import ArticleInput, ingest, normalise
+from storage.db import Database
+
+READER = 1001
+GROUP = -100500
+
+
+def settings_for(database: Path, api: FakeBotAPI, **overrides: object) -> Settings:
+    """Settings that point at the fake API and a temp database, ignoring any local .env."""
+    return Settings(
+        _env_file=None,
+        bot_token=api.token,
+        api_base_url=api.base_url,
+        api_file_url=api.base_file_url,
+        database=database,
+        **overrides,
+    )
+
+
+def article(title: str, body: str = "", **fields: object) -> ArticleInput:
+    """An article input with sensible defaults for tests."""
+    return ArticleInput(title=title, body=body or f"{title}. More words about it.", **fields)
+
+
+async def store(db: Database, *items: ArticleInput, now: int = 1_700_000_000) -> list[int]:
+    """Ingest ``items`` through the real ingest path; their new ids in order."""
+    result = await ingest(db, [normalise(item, now) for item in items], now)
+    return result.added
+
+
+def buttons(message: SentMessage) -> list[tuple[str, str]]:
+    """(text, callback_data) of every inline button, in reading order."""
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+def button_data(message: SentMessage, text_starts: str) -> str:
+    for text, data in buttons(message):
+        if text.startswith(text_starts):
+            return data
+    raise AssertionError(f"no button starting {text_starts!r} in {buttons(message)}")
+
+
+@dataclass
+class Herald:
+    """A running Herald (real Application, real HTTP) and the fake Telegram it talks to."""
+
+    api: FakeBotAPI
+    settings: Settings
+
+    async def send(self, text: str, chat_id: int = READER, **kwargs: object) -> SentMessage:
+        """A user sends ``text``; returns the bot's reply message in that chat."""
+        mark = self.api.mark()
+        self.api.send_text(text, chat_id=chat_id, **kwargs)
+        call = await self.api.wait_for(
+            "sendMessage", lambda c: int(c.params["chat_id"]) == chat_id, after=mark
+        )
+        assert call.ok, call.error
+        return self.api.messages[chat_id][call.result["message_id"]]
+
+    async def press(
+        self, message: SentMessage, data: str, *, forged: bool = False
+    ) -> tuple[str | None, SentMessage]:
+        """Tap a button; returns (the callback answer's text, the message after the tap)."""
+        mark = self.api.mark()
+        update = self.api.press_button(message.chat_id, message.message_id, data, forged=forged)
+        query_id = update["callback_query"]["id"]
+        answer = await self.api.wait_for(
+            "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query_id, after=mark
+        )
+        assert answer.ok, answer.error
+        # The edit (if any) is sent right after the answer; wait for whichever bot call ends
+        # handling the update: an edit of this message, or nothing when the button expired.
+        if answer.params.get("text") is None:
+            await self.api.wait_for(
+                "editMessageText",
+                lambda c: int(c.params["message_id"]) == message.message_id,
+                after=mark,
+            )
+        return answer.params.get("text"), self.api.messages[message.chat_id][message.message_id]
+
+
+async def run_herald(settings: Settings, api: FakeBotAPI, stop: asyncio.Event) -> asyncio.Task:
+    """Start Herald in this process and return once it polls for updates."""
+    app = build_application(settings, api.token, api.base_url, api.base_file_url)
+    mark = api.mark()
+    task = asyncio.create_task(serve(app, settings, stop))
+    await api.wait_for("deleteWebhook", after=mark, timeout=15)  # polling starts right after
+    return task

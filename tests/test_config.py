@@ -1,0 +1,74 @@
+"""Settings: environment and .env, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_and_derived_file_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("HERALD_"):
+            monkeypatch.delenv(name)
+    settings = load_settings()
+    assert settings.bot_token is None and settings.database == Path("herald.db")
+    assert settings.file_url == "https://api.telegram.org/file/bot"
+    monkeypatch.setenv("HERALD_API_BASE_URL", "http://127.0.0.1:8081/bot")
+    assert load_settings().file_url == "http://127.0.0.1:8081/file/bot"
+
+
+def test_env_file_and_editor_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HERALD_EDITOR_IDS", raising=False)
+    (tmp_path / ".env").write_text("HERALD_EDITOR_IDS=12, 34\nHERALD_LOG_LEVEL=debug\n")
+    settings = load_settings()
+    assert settings.editor_ids == {12, 34} and settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("HERALD_EDITOR_IDS", "12,abc", "HERALD_EDITOR_IDS"),
+        ("HERALD_LOG_LEVEL", "loud", "HERALD_LOG_LEVEL"),
+        ("HERALD_API_BASE_URL", "ftp://x", "HERALD_API_BASE_URL"),
+        ("HERALD_PAGE_SIZE", "0", "HERALD_PAGE_SIZE"),
+    ],
+)
+def test_bad_value_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=words):
+        load_settings()
+
+
+def test_bad_value_stops_startup_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "HERALD_EDITOR_IDS": "x", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "herald: Invalid setting HERALD_EDITOR_IDS: "
+        "must be comma-separated numeric Telegram user ids"
+    ]
+
+
+def test_token_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERALD_BOT_TOKEN", "123:SECRET")
+    settings = load_settings()
+    assert "SECRET" not in repr(settings) and "SECRET" not in str(settings.model_dump())

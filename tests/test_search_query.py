@@ -1,0 +1,94 @@
+"""Reader search text → safe FTS5 query: a table of inputs, then every one run for real."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.search import SearchExpired, build_fts_query, search_page, start_search
+from storage.db import Database
+from tests.factories import article, store
+
+CASES = [
+    ("election", '"election"'),
+    ("climate deal", '("climate" AND "deal")'),
+    ('"climate deal"', '"climate deal"'),
+    ('"climate deal" -coal', '"climate deal" NOT "coal"'),
+    ("tax*", '"tax"*'),
+    ("tax OR budget", '"tax" OR "budget"'),
+    ("a OR b -c", '("a" OR "b") NOT "c"'),
+    ("AND", None),
+    ("NEAR(a b)", '("a" AND "b")'),
+    ("title:flood", '("title" AND "flood")'),
+    ("-coal", None),
+    ("🔥 🔥", None),
+    ('"unterminated phrase', '"unterminated phrase"'),
+    ('say "hi"', '("say" AND "hi")'),
+    ("Zoë Álvarez", '("Zoë" AND "Álvarez")'),
+    ("^*:()+", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_build_fts_query(text: str, expected: str | None) -> None:
+    assert build_fts_query(text) == expected
+
+
+def test_long_input_is_bounded() -> None:
+    query = build_fts_query(" ".join(["word"] * 3000) + " " + "y" * 5000)
+    assert query is not None and query.count('"word"') == 16 and len(query) < 400
+
+
+HOSTILE = [text for text, _ in CASES] + [
+    '" OR "',
+    "(((",
+    ")))",
+    "NOT NOT",
+    "a NEAR/3 b",
+    "*",
+    "'; DROP TABLE articles; --",
+    "\x00\x01",
+    "x" * 4000,
+    "OR OR OR",
+    '""',
+    "a:b:c",
+    "{col1 col2}: x",
+    "- - -",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_any_text_searches_without_error(db: Database, text: str) -> None:
+    await store(db, article("Flood barrier approved", "The council approved the barrier."))
+    page = await start_search(db, chat_id=1, text=text, page_size=5)
+    assert page is None or isinstance(page.hits, list)
+
+
+async def test_ranking_title_beats_body_and_newer_wins_ties(db: Database) -> None:
+    day = 86_400
+    older = await store(db, article("Budget day", "The minister spoke."), now=1 * day)
+    await store(db, article("Minister spoke", "It was about the budget and more."), now=20 * day)
+    newer = await store(db, article("Budget day", "The minister spoke again."), now=19 * day)
+    page = await start_search(db, chat_id=1, text="budget", page_size=5, now=20 * day)
+    # Title matches first; of the two near-equal title matches the newer first, though its
+    # longer body scores a little lower; the newest article of all only matches in its body.
+    assert [h.id for h in page.hits] == [*newer, *older, older[0] + 1]
+
+
+async def test_snippet_marks_matched_words(db: Database) -> None:
+    await store(db, article("Port strike", "Dockworkers began a strike at the port on Monday."))
+    page = await start_search(db, chat_id=1, text="dockworkers", page_size=5)
+    assert "\x02Dockworkers\x03" in page.hits[0].snippet
+
+
+async def test_pages_and_ownership(db: Database) -> None:
+    await store(db, *[article(f"Harbour news {i}") for i in range(7)])
+    first = await start_search(db, chat_id=7, text="harbour", page_size=5)
+    assert len(first.hits) == 5 and first.has_next
+    second = await search_page(db, 7, first.search_id, 1, 5)
+    assert len(second.hits) == 2 and not second.has_next
+    assert {h.id for h in first.hits}.isdisjoint({h.id for h in second.hits})
+    with pytest.raises(SearchExpired):
+        await search_page(db, 8, first.search_id, 1, 5)
+    with pytest.raises(SearchExpired):
+        await search_page(db, 7, 999_999, 0, 5)
