@@ -13,7 +13,6 @@ import asyncio
 import codecs
 import logging
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -98,9 +97,7 @@ async def _prepare_database(path: Path) -> int:
 
 async def _run(settings: Settings, database: str, log_path: Path) -> int:
     """Start the fake Telegram and the real bot, converse, then stop both in order."""
-    view = ChatView(
-        sys.stdout, USER_ID, color=_wants_color(), interactive=_stdin_is_tty(), width=_width()
-    )
+    view = ChatView.on_stdout(USER_ID)
     fake = FakeBotAPI(token=SANDBOX_TOKEN, bot_username=BOT_USERNAME)
     fake.on_call.append(view.on_call)
     quit_ = asyncio.Event()  # set by Ctrl-C
@@ -212,7 +209,7 @@ async def _say(fake: FakeBotAPI, view: ChatView, line: str) -> None:
     else:
         fake.send_text(line, chat_id=USER_ID, first_name=USER_NAME)
     if not await _wait_for_reply(fake, mark):
-        view.note("(Herald did not answer.)")
+        view.note("Herald did not answer.")
 
 
 def _latest_keyboard(fake: FakeBotAPI) -> tuple[int, dict[int, Button]] | None:
@@ -246,25 +243,6 @@ async def _wait_for_reply(fake: FakeBotAPI, mark: int) -> bool:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return any(not task.cancelled() and task.exception() is None for task in done)
-
-
-def _wants_color() -> bool:
-    """ANSI styles only on a terminal, and not when the user opted out (NO_COLOR)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _width() -> int | None:
-    """Columns to wrap messages to on a terminal (at most 100, a readable bubble), else None."""
-    if not sys.stdout.isatty():
-        return None
-    return min(shutil.get_terminal_size().columns, 100) - 2
-
-
-def _stdin_is_tty() -> bool:
-    try:
-        return os.isatty(sys.stdin.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 class StdinLines:

@@ -9,6 +9,9 @@ Inline keyboards become numbered lines, because typing a number is how the reade
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import textwrap
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -214,6 +217,20 @@ class ChatView:
         self.interactive = interactive  # stdin is a terminal, which echoes what is typed
         self._prompt_shown = False
 
+    @classmethod
+    def on_stdout(cls, chat_id: int) -> ChatView:
+        """A view on stdout: ANSI styles only on a terminal (and without NO_COLOR), wrapping to
+        at most 100 columns (a readable bubble) only on a terminal, echo only for piped input.
+        """
+        tty = sys.stdout.isatty()
+        return cls(
+            sys.stdout,
+            chat_id,
+            color=tty and not os.environ.get("NO_COLOR"),
+            interactive=_is_tty(sys.stdin),
+            width=min(shutil.get_terminal_size().columns, 100) - 2 if tty else None,
+        )
+
     def on_call(self, call: ApiCall) -> None:
         """The fake's listener: print what a Telegram client would show for this Bot API call."""
         if call.method == "answerCallbackQuery" and call.ok and call.params.get("text"):
@@ -247,7 +264,7 @@ class ChatView:
             "through a fake Telegram on this computer.\n"
             f"  Database: {database}\n"
             f"  Log:      {log_path}\n"
-            "Type /latest, /search climate, /help; type a number to press a button; "
+            "Type /latest, /search flood barrier, /help; type a number to press a button; "
             "Ctrl-D quits.\n"
         )
 
@@ -282,6 +299,13 @@ class ChatView:
     def _write(self, text: str) -> None:
         self.out.write(text)
         self.out.flush()
+
+
+def _is_tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # closed, or not backed by a descriptor
+        return False
 
 
 def _styled(text: str, style: str, color: bool) -> str:
