@@ -55,12 +55,15 @@ async def score_candidates(
         )
         params[f"t{i}"] = term
         params[f"w{i}"] = weight
+    # Aggregate first, then check the status of the few best only (not of every posting).
     rows = await db.fetchall(
         f"""
-        SELECT c.article_id, sum(c.s) AS score
-        FROM ({" UNION ALL ".join(parts)}) c JOIN articles a ON a.id = c.article_id
-        WHERE c.article_id != :exclude AND a.status = 'published'
-        GROUP BY c.article_id ORDER BY score DESC, c.article_id DESC LIMIT :limit
+        SELECT c.article_id, c.score FROM (
+            SELECT article_id, sum(s) AS score FROM ({" UNION ALL ".join(parts)})
+            WHERE article_id != :exclude
+            GROUP BY article_id ORDER BY score DESC, article_id DESC LIMIT :limit + 8
+        ) c JOIN articles a ON a.id = c.article_id AND a.status = 'published'
+        ORDER BY c.score DESC, c.article_id DESC LIMIT :limit
         """,
         params,
     )

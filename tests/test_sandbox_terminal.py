@@ -128,7 +128,7 @@ def test_message_with_buttons_one_line_per_row() -> None:
 def test_wrapping_keeps_the_indent_and_long_urls_whole() -> None:
     url = "https://example.com/" + "x" * 40
     out = render_message(f"one two three four five {url}", None, None, color=False, width=20)
-    assert out.splitlines() == ["Herald", "  one two three", "  four five", f"  {url}"]
+    assert out.splitlines() == ["Herald", "  one two three four", "  five", f"  {url}"]
 
 
 # ---------------------------------------------------------------------- the chat view

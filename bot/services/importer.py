@@ -24,6 +24,7 @@ is reported with its number and skipped; the rest is imported.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -169,21 +170,12 @@ async def import_file(
     summary = ImportSummary()
     started = time.perf_counter()
     now = int(time.time())
-    batch: list[NewArticle] = []
-
-    async def flush() -> None:
+    articles = read_articles(path, summary, now)
+    while batch := [article for _, article in itertools.islice(articles, BATCH)]:
         result = await ingest(db, batch, now)
         summary.added += len(result.added)
         summary.duplicates += result.duplicates
         if progress:
             progress(len(batch))
-        batch.clear()
-
-    for _number, article in read_articles(path, summary, now):
-        batch.append(article)
-        if len(batch) >= BATCH:
-            await flush()
-    if batch:
-        await flush()
     summary.seconds = time.perf_counter() - started
     return summary

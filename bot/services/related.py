@@ -22,6 +22,7 @@ from storage import related as related_store
 from storage.db import Database
 
 KEYWORDS = 30  # terms kept per article
+QUERY_TERMS = 12  # of which the strongest look for matches (the cost of a lookup)
 KEEP = 6  # related stories stored per article (spares for retractions)
 OFFER_TO = 8  # how many of a newcomer's matches may take it into their own lists
 SHOWN = 4  # related buttons under an article
@@ -116,8 +117,9 @@ async def index_documents(db: Database, docs: Sequence[Document]) -> None:
     own: list[tuple[int, int, float]] = []
     offers: list[tuple[int, int, float]] = []
     for doc, w in zip(docs, weights, strict=True):
+        strongest = dict(sorted(w.items(), key=lambda item: -item[1])[:QUERY_TERMS])
         matches = await related_store.score_candidates(
-            db, w, exclude=doc.id, limit=max(KEEP, OFFER_TO)
+            db, strongest, exclude=doc.id, limit=max(KEEP, OFFER_TO)
         )
         matches = [(other, score) for other, score in matches if score >= MIN_SCORE]
         own.extend((doc.id, other, score) for other, score in matches[:KEEP])
