@@ -248,7 +248,7 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
     if a.topics:
         meta += " · " + " ".join("#" + t.replace(" ", "_") for t in a.topics)
     head.append(escaped_within(meta, 300))
-    if a.updated_at > a.published_at + 60 and a.updated_at > a.published_at:
+    if a.updated_at > a.published_at + 60:
         head.append(f"<i>Updated {_datetime(a.updated_at)}</i>")
     top = "\n".join(head)
     tail = ""
@@ -288,7 +288,8 @@ def help_text(bot_username: str | None) -> str:
         "/latest – the newest articles\n"
         "/latest <i>topic</i> – the newest in one topic, e.g. <code>/latest politics</code>\n"
         '/search <i>words</i> – find articles, e.g. <code>/search "climate deal" -coal</code>\n'
-        "/help – this message\n\n"
+        "/help – this message\n"
+        "Or just type a few words here to search.\n\n"
         'Search tips: <code>"exact phrase"</code>, <code>word*</code> for a prefix, '
         "<code>-word</code> to leave out, <code>a OR b</code> for either.\n"
         f"In groups, address me as /latest@{html.escape(mention.lstrip('@'))}."

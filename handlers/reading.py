@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import rendering
 from bot.context import HeraldContext
@@ -50,6 +56,15 @@ async def search_command(update: Update, context: HeraldContext) -> None:
     if not query:
         await reply(update.effective_message, rendering.Rendered(rendering.SEARCH_USAGE))
         return
+    await _search(update, context, query)
+
+
+async def search_text(update: Update, context: HeraldContext) -> None:
+    """Plain text in a private chat is a search: what a reader typing a word expects."""
+    await _search(update, context, update.effective_message.text or "")
+
+
+async def _search(update: Update, context: HeraldContext, query: str) -> None:
     services = context.services
     size = services.settings.page_size
     page = await search.start_search(services.db, update.effective_chat.id, query, size)
@@ -95,4 +110,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler(["start", "help"], start))
     app.add_handler(CommandHandler("latest", latest))
     app.add_handler(CommandHandler("search", search_command))
+    app.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, search_text)
+    )
     app.add_handler(CallbackQueryHandler(button, pattern=rendering.CALLBACK_PATTERN))

@@ -62,8 +62,10 @@ class Topic:
     articles: int = 0
 
 
-async def insert_articles(db: Database, items: Sequence[NewArticle], now: int) -> list[int | None]:
+async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int | None]:
     """Store ``items`` with their topics; each one's new id, or None when already stored.
+
+    ``updated_at`` starts equal to ``published_at``: only a later change makes it differ.
 
     "Already stored" means the same content hash, the same URL, or the same source id: the
     unique indexes decide, so concurrent ingesters cannot store a story twice.
@@ -76,7 +78,7 @@ async def insert_articles(db: Database, items: Sequence[NewArticle], now: int) -
                                             source, image_url, published_at, updated_at,
                                             content_hash)
             VALUES (:external_id, :title, :summary, :body, :url, :authors, :source,
-                    :image_url, :published_at, :now, :content_hash)
+                    :image_url, :published_at, :published_at, :content_hash)
             RETURNING id
             """,
             {
@@ -89,7 +91,6 @@ async def insert_articles(db: Database, items: Sequence[NewArticle], now: int) -
                 "source": new.source,
                 "image_url": new.image_url,
                 "published_at": new.published_at,
-                "now": now,
                 "content_hash": new.content_hash,
             },
         )

@@ -24,7 +24,7 @@ class SearchHit:
     title: str
     published_at: int
     source: str
-    snippet: str  # plain text with MATCH_START/MATCH_END around matched words
+    snippet: str  # body or summary text, MATCH_START/MATCH_END around matched words
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,11 @@ async def search_articles(
     rows = await db.fetchall(
         f"""
         SELECT a.id, a.title, a.published_at, a.source,
-               snippet(articles_fts, -1, :start, :end, '…', 14) AS snip
+               CASE WHEN instr(snippet(articles_fts, 2, :start, :end, '…', 14), :start)
+                        THEN snippet(articles_fts, 2, :start, :end, '…', 14)
+                    WHEN instr(snippet(articles_fts, 1, :start, :end, '…', 14), :start)
+                        THEN snippet(articles_fts, 1, :start, :end, '…', 14)
+                    ELSE snippet(articles_fts, 2, :start, :end, '…', 14) END AS snip
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
         WHERE articles_fts MATCH :q AND articles_fts.rowid >= :lo AND a.status = 'published'
         ORDER BY bm25(articles_fts, {_WEIGHTS})

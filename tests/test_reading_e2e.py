@@ -149,3 +149,23 @@ async def test_other_bots_commands_in_groups_are_ignored(herald: Herald) -> None
     reply = await herald.send("/help", chat_id=GROUP, user_id=READER, chat_type="supergroup")
     sent = [c for c in herald.api.calls[mark:] if c.method == "sendMessage"]
     assert [c.result["message_id"] for c in sent] == [reply.message_id]
+
+
+async def test_plain_text_in_private_chat_searches(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    reply = await herald.send("comet")
+    assert "Results for “comet”" in reply.visible_text and "Tessaly" in reply.visible_text
+
+
+async def test_snippet_is_not_the_title_again(herald: Herald, db: Database) -> None:
+    await store(db, article("Harbour crane collapses", "Nobody was hurt when it fell at dawn."))
+    reply = await herald.send("/search crane")
+    assert reply.visible_text.count("Harbour crane collapses") == 1
+    assert "Nobody was hurt" in reply.visible_text
+
+
+async def test_imported_article_is_not_marked_updated(herald: Herald, db: Database) -> None:
+    await store(db, article("Fresh story"), now=1_700_000_000)
+    listing = await herald.send("/latest")
+    _, opened = await herald.press(listing, button_data(listing, "1."))
+    assert "Fresh story" in opened.visible_text and "Updated" not in opened.visible_text

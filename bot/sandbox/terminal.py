@@ -157,7 +157,7 @@ async def _stopped_cleanly(server: asyncio.Task[None]) -> bool:
     try:
         await asyncio.wait_for(server, STOP_TIMEOUT)
     except Exception:
-        log.exception("Herald did not stop cleanly")
+        log.exception("Herald stopped with an error")
         return False
     return True
 

@@ -286,7 +286,7 @@ class ChatView:
     def goodbye(self, ok: bool) -> None:
         if self._prompt_shown:
             self._write("\n")
-        self._write("Bye.\n" if ok else "Herald stopped with an error: see the log.\n")
+        self._write("Bye.\n" if ok else "Herald stopped with an error (see above and the log).\n")
 
     def _block(self, text: str) -> None:
         """Print a block; if it arrives while the prompt is shown, redraw the prompt after it."""

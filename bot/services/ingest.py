@@ -112,7 +112,7 @@ async def ingest(db: Database, items: Sequence[NewArticle], now: int | None = No
     now = int(time.time()) if now is None else now
     result = IngestResult()
     async with db.transaction():
-        ids = await insert_articles(db, items, now)
+        ids = await insert_articles(db, items)
         docs = [
             Document(article_id, item.title, item.summary, item.body)
             for article_id, item in zip(ids, items, strict=True)
