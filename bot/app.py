@@ -12,7 +12,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot import rendering
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
-from handlers import fallback, reading
+from bot.sender import BroadcastSender
+from bot.services.delivery import DeliveryWorker
+from handlers import editors, fallback, membership, reading, subscriptions
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         .build()
     )
     reading.register(app)
+    subscriptions.register(app)
+    membership.register(app)
+    editors.register(app, settings.editor_ids)
     fallback.register(app)  # last: it answers what no feature handled
     return app
 
@@ -52,19 +57,39 @@ async def register_commands(app: Application) -> None:
 
 
 async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> None:
-    """Run ``app`` with long polling until ``stop`` is set, then shut down in order."""
+    """Run ``app`` with long polling and the delivery worker until ``stop`` is set."""
     async with app:  # initialize() … shutdown()
         services = await start_services(app, settings)
+        sender = BroadcastSender(
+            app.bot.base_url,
+            timeout=settings.send_timeout,
+            connections=settings.send_concurrency,
+        )
+        await sender.start()
+        services.worker = DeliveryWorker(services.db, sender, settings)
+        worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         try:
             await register_commands(app)
             await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await app.start()
             log.info("Herald is running as @%s", app.bot.username)
-            await stop.wait()
+            await _until_stopped(stop, worker)
             log.info("stopping")
         finally:
+            stop.set()
             if app.updater.running:
                 await app.updater.stop()
             if app.running:
                 await app.stop()
+            await worker
+            await sender.close()
             await services.db.close()
+
+
+async def _until_stopped(stop: asyncio.Event, worker: asyncio.Task[None]) -> None:
+    """Wait for the stop signal; a crashed delivery worker stops Herald rather than hide."""
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({stopping, worker}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if worker in done and worker.exception() is not None:
+        raise worker.exception()

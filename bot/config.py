@@ -46,6 +46,24 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     page_size: int = Field(default=5, ge=1, le=10, description="Articles per /latest page.")
+    broadcast_rate: float = Field(
+        default=25.0,
+        gt=0,
+        le=1000,
+        description="Pushed messages a second, all chats together. Telegram allows about 30 "
+        "(1000 with paid broadcasts); the rest of 30 is left for replies to readers.",
+    )
+    send_concurrency: int = Field(
+        default=100, ge=1, le=1000, description="Broadcast requests in flight at once."
+    )
+    send_timeout: float = Field(
+        default=15.0, gt=0, le=300, description="Seconds before a send's outcome is unknown."
+    )
+    resend_unknown: bool = Field(
+        default=False,
+        description="Resend a push whose send timed out (at-least-once) instead of giving up "
+        "(at-most-once: a timed-out send may already have arrived).",
+    )
 
     @field_validator("api_base_url")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.services.chats import AdminCache
+from bot.services.delivery import DeliveryWorker
 from storage.db import Database
 
 SERVICES_KEY = "herald"
@@ -18,6 +20,13 @@ class Services:
 
     settings: Settings
     db: Database
+    admins: AdminCache = field(default_factory=AdminCache)
+    worker: DeliveryWorker | None = None
+
+    def outbox_changed(self) -> None:
+        """Something was queued: let the delivery worker look now rather than at its next poll."""
+        if self.worker is not None:
+            self.worker.wake()
 
 
 class HeraldContext(CallbackContext[ExtBot[None], dict, dict, dict]):

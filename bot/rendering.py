@@ -27,6 +27,10 @@ OPEN = "a"
 LATEST = "l"
 SEARCH = "s"
 CALLBACK_PATTERN = r"^[als]:"
+# Subscription buttons: "u:<subscription>" removes one, "t:<topic>" adds a topic.
+REMOVE_SUBSCRIPTION = "u"
+ADD_TOPIC = "t"
+SUBSCRIPTION_PATTERN = r"^[ut]:\d{1,18}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +292,10 @@ def help_text(bot_username: str | None) -> str:
         "/latest – the newest articles\n"
         "/latest <i>topic</i> – the newest in one topic, e.g. <code>/latest politics</code>\n"
         '/search <i>words</i> – find articles, e.g. <code>/search "climate deal" -coal</code>\n'
+        "/subscribe – new articles as they are published: everything, topics "
+        '(<code>/subscribe politics</code>) or keywords (<code>/subscribe "climate deal"</code>)\n'
+        "/unsubscribe, /subscriptions, /topics – manage what you receive\n"
+        "/channel <i>@name</i> – manage a channel you run from here\n"
         "/help – this message\n"
         "Or just type a few words here to search.\n\n"
         'Search tips: <code>"exact phrase"</code>, <code>word*</code> for a prefix, '
@@ -323,6 +331,44 @@ def unknown_topic(name: str, suggestions: list[str]) -> str:
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("latest", "Newest articles, optionally of one topic"),
     ("search", "Search all articles"),
+    ("subscribe", 'Get new articles: everything, topics or "keywords"'),
+    ("unsubscribe", "Stop some or all subscriptions"),
+    ("subscriptions", "See and change this chat's subscriptions"),
+    ("topics", "Topics and how many articles each has"),
     ("help", "What Herald does and how to use it"),
     ("start", "Start Herald"),
 )
+
+
+def _lead(summary: str, body: str, limit: int = 200) -> str:
+    """One line of summary: the summary, or the body's first sentence."""
+    text = (summary or body).strip().split("\n", 1)[0]
+    if not summary:
+        end = text.find(". ")
+        text = text[: end + 1] if 0 < end < limit else text
+    return shorten(text, limit)
+
+
+def push(view: ArticleView) -> Rendered:
+    """The pushed headline: title, one-line summary, link; Read and related buttons."""
+    a = view.article
+    lines = [f"<b>{escaped_within(a.title, 600)}</b>"]
+    lead = _lead(a.summary, a.body)
+    if lead:
+        lines.append(html.escape(lead, quote=False))
+    if a.url:
+        label = html.escape(a.source or "Read at the source", quote=False)
+        lines.append(f'<a href="{html.escape(a.url, quote=True)}">{label}</a>')
+    rows = [
+        [InlineKeyboardButton("📖 Read", callback_data=callback(OPEN, a.id, ALL_LATEST.encode()))]
+    ]
+    rows += [
+        [
+            InlineKeyboardButton(
+                "🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
+                callback_data=callback(OPEN, r.id, ALL_LATEST.encode()),
+            )
+        ]
+        for r in view.related[:3]
+    ]
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))

@@ -8,10 +8,12 @@ nothing. Storage modules are plain async functions that take a ``Database``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,9 @@ log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any] | Sequence[Any]
 
+# Set inside ``Database.transaction()`` for the task that owns it (and what it awaits).
+_in_transaction: ContextVar[bool] = ContextVar("herald_in_transaction", default=False)
+
 
 class Database:
     """An open SQLite database with Herald's schema applied."""
@@ -29,6 +34,10 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        # One connection serves every task (replies, the delivery worker, ingest). A statement
+        # from another task must not land inside someone's open transaction, so transactions
+        # hold this lock and lone statements wait for it.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -68,39 +77,64 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception.
+
+        Statements of the task that opened it run inside it; other tasks' statements wait.
+        """
+        if _in_transaction.get():
+            yield  # already inside one: nested blocks join it
+            return
+        async with self._lock:
+            token = _in_transaction.set(True)
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self._conn.execute("ROLLBACK")
+                    raise
+                await self._conn.execute("COMMIT")
+            finally:
+                _in_transaction.reset(token)
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for any other task's transaction to end (no wait inside one's own)."""
+        if _in_transaction.get():
             yield
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        await self._conn.execute("COMMIT")
+        else:
+            async with self._lock:
+                yield
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return its ``lastrowid`` (useful after an INSERT)."""
-        cursor = await self._conn.execute(sql, params)
-        rowid = cursor.lastrowid or 0
-        await cursor.close()
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
+            rowid = cursor.lastrowid or 0
+            await cursor.close()
         return rowid
 
     async def execute_changes(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return how many rows it changed."""
-        cursor = await self._conn.execute(sql, params)
-        changed = cursor.rowcount
-        await cursor.close()
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
+            changed = cursor.rowcount
+            await cursor.close()
         return changed
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        async with self._turn():
+            await self._conn.executemany(sql, rows)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        async with self._turn():
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        cursor = await self._conn.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
+        async with self._turn():
+            cursor = await self._conn.execute(sql, params)
+            row = await cursor.fetchone()
+            await cursor.close()
         return row
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:

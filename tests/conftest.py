@@ -33,8 +33,8 @@ async def herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator
     """Herald running against ``api`` and sharing ``db``'s file (seed it through ``db``)."""
     settings = settings_for(db.path, api)
     stop = asyncio.Event()
-    task = await run_herald(settings, api, stop)
-    yield Herald(api, settings)
+    task, app = await run_herald(settings, api, stop)
+    yield Herald(api, settings, app)
     stop.set()
     await asyncio.wait_for(task, timeout=15)
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from telegram.ext import Application
+
 from bot.app import build_application, serve
+from bot.rendering import EXPIRED
+from bot.rendering_subscriptions import ADMINS_ONLY
 from bot.config import Settings
+from bot.context import SERVICES_KEY, Services
 from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database
@@ -58,6 +64,31 @@ class Herald:
 
     api: FakeBotAPI
     settings: Settings
+    app: Application | None = None
+
+    @property
+    def services(self) -> Services:
+        assert self.app is not None, "in-process Herald only"
+        return self.app.bot_data[SERVICES_KEY]
+
+    async def publish(self, *items: ArticleInput, priority: int = 0) -> list[int]:
+        """Publish through the running Herald's own ingest path, as an editor or feed would."""
+        now = 1_700_000_000
+        result = await ingest(
+            self.services.db,
+            [normalise(i, now) for i in items],
+            now,
+            push=True,
+            priority=priority,
+        )
+        self.services.outbox_changed()
+        return result.added
+
+    def member_change(
+        self, chat_id: int, status: str, *, chat_type: str = "supergroup", title: str = "Group"
+    ) -> None:
+        """Herald's status in a chat changes (added, removed, blocked by a user)."""
+        self.api.set_bot_membership(chat_id, status, chat_type=chat_type, title=title)
 
     async def send(self, text: str, chat_id: int = READER, **kwargs: object) -> SentMessage:
         """A user sends ``text``; returns the bot's reply message in that chat."""
@@ -82,7 +113,7 @@ class Herald:
         assert answer.ok, answer.error
         # The edit (if any) is sent right after the answer; wait for whichever bot call ends
         # handling the update: an edit of this message, or nothing when the button expired.
-        if answer.params.get("text") is None:
+        if answer.params.get("text") not in (EXPIRED, ADMINS_ONLY):
             await self.api.wait_for(
                 "editMessageText",
                 lambda c: int(c.params["message_id"]) == message.message_id,
@@ -91,10 +122,21 @@ class Herald:
         return answer.params.get("text"), self.api.messages[message.chat_id][message.message_id]
 
 
-async def run_herald(settings: Settings, api: FakeBotAPI, stop: asyncio.Event) -> asyncio.Task:
+async def run_herald(
+    settings: Settings, api: FakeBotAPI, stop: asyncio.Event
+) -> tuple[asyncio.Task, Application]:
     """Start Herald in this process and return once it polls for updates."""
     app = build_application(settings, api.token, api.base_url, api.base_file_url)
     mark = api.mark()
     task = asyncio.create_task(serve(app, settings, stop))
     await api.wait_for("deleteWebhook", after=mark, timeout=15)  # polling starts right after
-    return task
+    return task, app
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until ``check()`` holds (state that shows no message, e.g. a paused chat)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {check.__name__}")
+        await asyncio.sleep(0.02)

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.services.fanout import NORMAL, fan_out
 from bot.services.related import Document, index_documents
 from storage.articles import NewArticle, insert_articles
 from storage.db import Database
@@ -107,8 +108,19 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-async def ingest(db: Database, items: Sequence[NewArticle], now: int | None = None) -> IngestResult:
-    """Store ``items`` (already normalised) in one transaction; skip the ones already stored."""
+async def ingest(
+    db: Database,
+    items: Sequence[NewArticle],
+    now: int | None = None,
+    *,
+    push: bool = False,
+    priority: int = NORMAL,
+) -> IngestResult:
+    """Store ``items`` (already normalised) in one transaction; skip the ones already stored.
+
+    With ``push`` the new articles are also queued for their subscribers in the same
+    transaction, so an article is never stored without its deliveries (or the reverse).
+    """
     now = int(time.time()) if now is None else now
     result = IngestResult()
     async with db.transaction():
@@ -120,6 +132,8 @@ async def ingest(db: Database, items: Sequence[NewArticle], now: int | None = No
         ]
         if docs:
             await index_documents(db, docs)
+        if push and docs:
+            await fan_out(db, [(d.id, d.title, d.summary) for d in docs], now, priority)
     result.added = [doc.id for doc in docs]
     result.duplicates = len(items) - len(docs)
     return result

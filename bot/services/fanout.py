@@ -1,0 +1,35 @@
+"""Fan-out: a published article becomes one outbox row for every chat that wants it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from storage import outbox
+from storage.db import Database
+
+BREAKING = 10
+NORMAL = 0
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def word_pattern(text: str) -> str:
+    """' word word ': lower-case words between single spaces, for whole-word matching.
+
+    A keyword subscription stores its phrase this way and an article's title and summary are
+    turned into the same form, so "art" never matches "start" and punctuation is ignored.
+    """
+    words = _WORD.findall(text.casefold())
+    return f" {' '.join(words)} " if words else ""
+
+
+async def fan_out(
+    db: Database, articles: Sequence[tuple[int, str, str]], now: int, priority: int = NORMAL
+) -> int:
+    """Queue each (id, title, summary) for its subscribers; rows written. Run in a transaction."""
+    total = 0
+    for article_id, title, summary in articles:
+        haystack = word_pattern(f"{title}\n{summary}")
+        total += await outbox.fan_out(db, article_id, haystack, priority, now)
+    return total

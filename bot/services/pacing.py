@@ -1,0 +1,72 @@
+"""Telegram's flood limits as schedules: when may the next message go out?
+
+Kept apart from the delivery worker so the limits are plain, testable arithmetic on times.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
+GROUP_WINDOW = 60.0  # seconds
+GROUP_PER_WINDOW = 20  # messages to one group or channel in that window
+# Telegram counts on its side of the network: a little slack so jitter never breaks a limit.
+MARGIN = 0.02
+
+
+class GlobalPacer:
+    """Evenly spaced slots at ``rate`` a second: never a burst, never two in one slot."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+
+    def reserve(self, now: float) -> float:
+        """Take the next slot; returns when it starts (``now`` or later)."""
+        slot = max(now, self._next)
+        self._next = slot + self.interval
+        return slot
+
+    def hold_until(self, moment: float) -> None:
+        """No slot before ``moment`` (a 429 paused the lane)."""
+        self._next = max(self._next, moment)
+
+
+class ChatPacer:
+    """Per-chat limits: 1 a second to a private chat, 20 a minute to a group or channel."""
+
+    def __init__(self) -> None:
+        self._private: dict[int, float] = {}
+        self._groups: dict[int, deque[float]] = {}
+        self._blocked_until: dict[int, float] = {}
+
+    def ready_at(self, chat_id: int, private: bool, now: float) -> float:
+        """The earliest time a message to this chat keeps its limit (``now`` if already)."""
+        moment = self._blocked_until.get(chat_id, 0.0)
+        if private:
+            last = self._private.get(chat_id)
+            if last is not None:
+                moment = max(moment, last + PRIVATE_INTERVAL + MARGIN)
+        else:
+            sent = self._groups.get(chat_id)
+            if sent is not None and len(sent) >= GROUP_PER_WINDOW:
+                moment = max(moment, sent[0] + GROUP_WINDOW + MARGIN)
+        return max(moment, now)
+
+    def record(self, chat_id: int, private: bool, at: float) -> None:
+        if private:
+            self._private[chat_id] = at
+            return
+        sent = self._groups.setdefault(chat_id, deque(maxlen=GROUP_PER_WINDOW))
+        sent.append(at)
+
+    def block(self, chat_id: int, until: float) -> None:
+        self._blocked_until[chat_id] = max(self._blocked_until.get(chat_id, 0.0), until)
+
+    def forget_before(self, moment: float) -> None:
+        """Drop what no longer limits anything, so memory follows recent chats only."""
+        self._private = {c: t for c, t in self._private.items() if t + PRIVATE_INTERVAL > moment}
+        self._groups = {
+            c: q for c, q in self._groups.items() if q and q[-1] + GROUP_WINDOW > moment
+        }
+        self._blocked_until = {c: t for c, t in self._blocked_until.items() if t > moment}

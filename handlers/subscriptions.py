@@ -1,0 +1,139 @@
+"""/subscribe, /unsubscribe, /subscriptions, /topics, /channel and their buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot import rendering
+from bot import rendering_subscriptions as texts
+from bot.context import HeraldContext
+from bot.sender import reply, show
+from bot.services import chats, reading, subscriptions
+from handlers.reading import command_argument
+
+log = logging.getLogger(__name__)
+
+
+async def _may_change(update: Update, context: HeraldContext) -> bool:
+    """In private chats anyone; in groups only the chat's admins (anonymous admins included)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if chat.type == Chat.PRIVATE:
+        return True
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    return user is not None and await context.services.admins.is_admin(
+        context.bot, chat.id, user.id
+    )
+
+
+async def _target(update: Update, context: HeraldContext) -> tuple[int, str] | None:
+    """(chat id, title) that the command changes, or None after a polite refusal."""
+    if not await _may_change(update, context):
+        await reply(update.effective_message, rendering.Rendered(texts.ADMINS_ONLY))
+        return None
+    chat, db = update.effective_chat, context.services.db
+    title = chat.title or chat.full_name or "This chat"
+    await chats.remember(db, chat.id, chat.type, chat.title or "")
+    target = await chats.target_of(db, chat.id)
+    if target is not None and target.id != chat.id:
+        return target.id, target.title or "Your channel"
+    return chat.id, "This chat" if chat.type == Chat.PRIVATE else title
+
+
+async def subscribe(update: Update, context: HeraldContext) -> None:
+    target = await _target(update, context)
+    if target is not None:
+        change = await subscriptions.subscribe(
+            context.services.db, target[0], command_argument(update)
+        )
+        await reply(update.effective_message, texts.change("subscribe", change))
+
+
+async def unsubscribe(update: Update, context: HeraldContext) -> None:
+    target = await _target(update, context)
+    if target is not None:
+        change = await subscriptions.unsubscribe(
+            context.services.db, target[0], command_argument(update)
+        )
+        await reply(update.effective_message, texts.change("unsubscribe", change))
+
+
+async def list_subscriptions(update: Update, context: HeraldContext) -> None:
+    target = await _target(update, context)
+    if target is not None:
+        await reply(update.effective_message, await _listing(context, *target))
+
+
+async def _listing(context: HeraldContext, chat_id: int, title: str) -> rendering.Rendered:
+    db = context.services.db
+    subs = await subscriptions.list_for(db, chat_id)
+    return texts.subscription_list(title, subs, await reading.topics(db))
+
+
+async def topics(update: Update, context: HeraldContext) -> None:
+    await reply(
+        update.effective_message, texts.topic_list(await reading.topics(context.services.db))
+    )
+
+
+async def subscription_button(update: Update, context: HeraldContext) -> None:
+    """✖ removes one subscription, ➕ adds a topic; then the list is shown again."""
+    query = update.callback_query
+    if not await _may_change(update, context):
+        await query.answer(texts.ADMINS_ONLY)
+        return
+    target = await _target_quietly(update, context)
+    kind, _, number = (query.data or "").partition(":")
+    db = context.services.db
+    if kind == rendering.REMOVE_SUBSCRIPTION:
+        changed = await subscriptions.remove_one(db, target[0], int(number))
+    else:
+        changed = await subscriptions.add_topic(db, target[0], int(number))
+    if not changed:
+        await query.answer(rendering.EXPIRED)
+        return
+    await query.answer("Removed." if kind == rendering.REMOVE_SUBSCRIPTION else "Added.")
+    await show(query, await _listing(context, *target))
+
+
+async def _target_quietly(update: Update, context: HeraldContext) -> tuple[int, str]:
+    chat = update.effective_chat
+    target = await chats.target_of(context.services.db, chat.id)
+    if target is not None and target.id != chat.id:
+        return target.id, target.title or "Your channel"
+    return chat.id, "This chat" if chat.type == Chat.PRIVATE else (chat.title or "This chat")
+
+
+async def channel(update: Update, context: HeraldContext) -> None:
+    """/channel @name: manage a channel from this private chat; /channel off: stop."""
+    argument, db = command_argument(update), context.services.db
+    user = update.effective_user
+    await chats.remember(db, update.effective_chat.id, Chat.PRIVATE, "")
+    if not argument:
+        await reply(update.effective_message, rendering.Rendered(texts.CHANNEL_USAGE))
+        return
+    if argument.casefold() == "off":
+        await chats.stop_managing(db, user.id)
+        await reply(update.effective_message, rendering.Rendered("Managing this chat again."))
+        return
+    setup = await chats.set_up_channel(context.bot, db, context.services.admins, user.id, argument)
+    if not setup.ok:
+        await reply(
+            update.effective_message, rendering.Rendered(texts.CHANNEL_PROBLEMS[setup.problem])
+        )
+        return
+    await reply(update.effective_message, texts.channel_ready(setup.title))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("subscribe", subscribe))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe))
+    app.add_handler(CommandHandler("subscriptions", list_subscriptions))
+    app.add_handler(CommandHandler("topics", topics))
+    app.add_handler(CommandHandler("channel", channel, filters=filters.ChatType.PRIVATE))
+    app.add_handler(
+        CallbackQueryHandler(subscription_button, pattern=rendering.SUBSCRIPTION_PATTERN)
+    )

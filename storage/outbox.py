@@ -1,0 +1,161 @@
+"""The durable outbox: one row a chat and article, written before anything is sent.
+
+A row's life: ``pending`` → ``sending`` (claimed by the delivery worker) → ``sent`` (with the
+message id, for later edits), ``failed`` (with the reason), or ``unknown`` (a send timed out:
+it may or may not have arrived). Rows still ``sending`` at start-up were in flight when the
+process died and go back to ``pending``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNKNOWN = "unknown"
+
+NEW = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    chat_id: int
+    chat_kind: str
+    article_id: int
+    kind: str
+    attempts: int
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    pending: int
+    sent: int
+    failed: int
+    unknown: int
+
+
+async def fan_out(db: Database, article_id: int, haystack: str, priority: int, now: int) -> int:
+    """Queue ``article_id`` for every unpaused chat that wants it, once per chat.
+
+    ``haystack`` is the article's title and summary as ' word word ' (see
+    ``storage.subscriptions``' keyword patterns), so a keyword matches whole words only.
+    """
+    return await db.execute_changes(
+        """
+        INSERT OR IGNORE INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
+        SELECT s.chat_id, :article, 'new', :priority, :now, :now
+        FROM subscriptions s JOIN chats c ON c.id = s.chat_id
+        WHERE c.paused = 0 AND (
+            s.kind = 'all'
+            OR (s.kind = 'topic' AND s.topic_id IN (
+                    SELECT topic_id FROM article_topics WHERE article_id = :article))
+            OR (s.kind = 'keyword' AND instr(:haystack, s.pattern) > 0))
+        GROUP BY s.chat_id
+        """,
+        {"article": article_id, "priority": priority, "now": now, "haystack": haystack},
+    )
+
+
+async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
+    """Mark up to ``limit`` due rows ``sending`` and return them, most urgent first."""
+    rows = await db.fetchall(
+        """
+        UPDATE outbox SET status = 'sending', updated_at = :now_int
+        WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= :now
+                     ORDER BY priority DESC, id LIMIT :limit)
+        RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
+                  article_id, kind, attempts, priority
+        """,
+        {"now": now, "now_int": int(now), "limit": limit},
+    )
+    found = [Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6]) for r in rows]
+    found.sort(key=lambda d: (-d.priority, d.id))
+    return found
+
+
+async def mark_sent(db: Database, delivery_id: int, message_id: int | None, now: int) -> None:
+    await db.execute(
+        "UPDATE outbox SET status = 'sent', message_id = :m, attempts = attempts + 1,"
+        " error = NULL, updated_at = :now WHERE id = :id",
+        {"m": message_id, "now": now, "id": delivery_id},
+    )
+
+
+async def mark_done(db: Database, delivery_id: int, status: str, error: str, now: int) -> None:
+    """End a row as ``failed`` or ``unknown``, keeping the reason."""
+    await db.execute(
+        "UPDATE outbox SET status = :status, error = :error, attempts = attempts + 1,"
+        " updated_at = :now WHERE id = :id",
+        {"status": status, "error": error[:500], "now": now, "id": delivery_id},
+    )
+
+
+async def retry_later(
+    db: Database,
+    delivery_id: int,
+    not_before: float,
+    error: str | None,
+    now: int,
+    *,
+    count_attempt: bool = True,
+) -> None:
+    """Put a row back in the queue, due at ``not_before``."""
+    await db.execute(
+        "UPDATE outbox SET status = 'pending', not_before = :nb, error = :error,"
+        " attempts = attempts + :inc, updated_at = :now WHERE id = :id",
+        {
+            "nb": not_before,
+            "error": error,
+            "inc": int(count_attempt),
+            "now": now,
+            "id": delivery_id,
+        },
+    )
+
+
+async def release(db: Database, delivery_ids: list[int], now: int) -> None:
+    """Give claimed rows back untouched (the worker is stopping)."""
+    await db.executemany(
+        "UPDATE outbox SET status = 'pending', updated_at = ? WHERE id = ? AND status = 'sending'",
+        [(now, i) for i in delivery_ids],
+    )
+
+
+async def recover_in_flight(db: Database, now: int) -> int:
+    """Rows left ``sending`` by a process that died: queue them again."""
+    return await db.execute_changes(
+        "UPDATE outbox SET status = 'pending', updated_at = ? WHERE status = 'sending'", (now,)
+    )
+
+
+async def drop_pending_for_chat(db: Database, chat_id: int, reason: str, now: int) -> int:
+    """A chat is paused: what still waits for it fails with the reason (kept, not sent)."""
+    return await db.execute_changes(
+        "UPDATE outbox SET status = 'failed', error = :reason, updated_at = :now"
+        " WHERE chat_id = :chat AND status IN ('pending', 'sending')",
+        {"reason": reason, "now": now, "chat": chat_id},
+    )
+
+
+async def stats_since(db: Database, since: int) -> OutboxStats:
+    row = await db.fetchone(
+        """
+        SELECT (SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')),
+               count(*) FILTER (WHERE status = 'sent'),
+               count(*) FILTER (WHERE status = 'failed'),
+               count(*) FILTER (WHERE status = 'unknown')
+        FROM outbox WHERE updated_at >= :since
+        """,
+        {"since": since},
+    )
+    return OutboxStats(row[0], row[1], row[2], row[3])
+
+
+async def has_pending(db: Database) -> bool:
+    return bool(await db.scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending')"))
