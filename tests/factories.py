@@ -10,10 +10,10 @@ from pathlib import Path
 from telegram.ext import Application
 
 from bot.app import build_application, serve
-from bot.rendering import EXPIRED
-from bot.rendering_subscriptions import ADMINS_ONLY
 from bot.config import Settings
 from bot.context import SERVICES_KEY, Services
+from bot.rendering import EXPIRED
+from bot.rendering_subscriptions import ADMINS_ONLY
 from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database
