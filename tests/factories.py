@@ -133,10 +133,10 @@ async def run_herald(
     return task, app
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
     """Wait until ``check()`` holds (state that shows no message, e.g. a paused chat)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still not true after {timeout} s: {check.__name__}")
+            raise AssertionError(f"still not true after {within} s: {check.__name__}")
         await asyncio.sleep(0.02)

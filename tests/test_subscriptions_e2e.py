@@ -192,7 +192,7 @@ async def test_outcomes_429_transient_bad_request_timeout(herald: Herald, db: Da
         rows = await herald.services.db.fetchall("SELECT status FROM outbox")
         return all(r[0] in ("sent", "failed") for r in rows) and len(rows) == 4
 
-    await eventually(settled, timeout=15)
+    await eventually(settled, within=15)
     rows = {
         r[0]: (r[1], r[2])
         for r in await herald.services.db.fetchall("SELECT chat_id, status, error FROM outbox")
