@@ -31,6 +31,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     importer = commands.add_parser("import", help="import articles from a JSON Lines file")
     importer.add_argument("file", type=Path)
+    importer.add_argument(
+        "--push",
+        action="store_true",
+        help="also send the new articles to their subscribers (default: archive only)",
+    )
     return parser.parse_args(argv)
 
 
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"herald: no such file: {args.file}", file=sys.stderr)
             return 2
         setup_logging(settings.log_level_number, [token])
-        return asyncio.run(_import(settings, args.file))
+        return asyncio.run(_import(settings, args.file, args.push))
     if command == "sandbox":
         from bot.sandbox.terminal import run_sandbox
 
@@ -80,14 +85,14 @@ async def _run(settings: Settings, token: str) -> int:
     return 0
 
 
-async def _import(settings: Settings, path: Path) -> int:
+async def _import(settings: Settings, path: Path, push: bool) -> int:
     from bot.services.importer import import_file
     from storage.db import Database
 
     db = await Database.open(settings.database)
     try:
         with _progress(path) as advance:
-            summary = await import_file(db, path, advance)
+            summary = await import_file(db, path, advance, push=push)
     finally:
         await db.close()
     print(

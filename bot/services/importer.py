@@ -164,15 +164,22 @@ def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tupl
 
 
 async def import_file(
-    db: Database, path: Path, progress: Callable[[int], None] | None = None
+    db: Database,
+    path: Path,
+    progress: Callable[[int], None] | None = None,
+    *,
+    push: bool = False,
 ) -> ImportSummary:
-    """Import ``path`` in batches of ``BATCH`` articles, each batch one transaction."""
+    """Import ``path`` in batches of ``BATCH`` articles, each batch one transaction.
+
+    An archive import does not push; with ``push`` new articles also go to their subscribers.
+    """
     summary = ImportSummary()
     started = time.perf_counter()
     now = int(time.time())
     articles = read_articles(path, summary, now)
     while batch := [article for _, article in itertools.islice(articles, BATCH)]:
-        result = await ingest(db, batch, now)
+        result = await ingest(db, batch, now, push=push)
         summary.added += len(result.added)
         summary.duplicates += result.duplicates
         if progress:
