@@ -10,7 +10,7 @@ import pytest
 
 from bot.sandbox.fake_api import FakeBotAPI
 from storage.db import Database
-from tests.factories import Herald, run_herald, settings_for
+from tests.factories import EDITOR, Herald, run_herald, settings_for
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -31,7 +31,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 async def herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald running against ``api`` and sharing ``db``'s file (seed it through ``db``)."""
-    settings = settings_for(db.path, api)
+    settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}))
     stop = asyncio.Event()
     task, app = await run_herald(settings, api, stop)
     yield Herald(api, settings, app)

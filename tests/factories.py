@@ -19,6 +19,7 @@ from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database
 
 READER = 1001
+EDITOR = 4004
 GROUP = -100500
 
 

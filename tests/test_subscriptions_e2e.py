@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.sandbox.samples import seed_samples
 from storage import chats, outbox
 from storage.db import Database
-from tests.factories import GROUP, READER, Herald, article, button_data, buttons, eventually
+from tests.factories import EDITOR, GROUP, READER, Herald, article, button_data, buttons, eventually
 
 ADMIN = 2002
 MEMBER = 3003
@@ -203,5 +203,50 @@ async def test_outcomes_429_transient_bad_request_timeout(herald: Herald, db: Da
 
 
 async def test_stats_for_editors_only(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    await herald.send("/subscribe politics")
+    await herald.send("/subscribe", chat_id=READER + 1)
+    herald.api.fail_next(
+        "sendMessage", chat_id=READER + 1, error_code=400, description="Bad Request: chat not found"
+    )
+    await herald.publish(article("Budget vote", "x", topics=("politics",)))
+    await _pushes(herald, READER, 1)
+
+    async def settled() -> bool:
+        rows = await herald.services.db.fetchall("SELECT status FROM outbox")
+        return sorted(r[0] for r in rows) == ["failed", "sent"]
+
+    await eventually(settled)
     refused = await herald.send("/stats")
     assert "only Herald's editors" in refused.visible_text
+    figures = await herald.send("/stats", chat_id=EDITOR)
+    text = figures.visible_text
+    assert "#politics — private: 1" in text and "everything — private: 1" in text
+    assert "last 24 h: 1 sent, 1 failed, 0 unknown" in text and "pending now: 0" in text
+
+
+async def test_channel_managed_from_a_private_chat(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    channel = -1007777
+    api = herald.api
+    api.register_chat(channel, "channel", title="Daily Brief", username="dailybrief")
+    api.set_chat_member(channel, READER, "creator")
+    api.set_chat_member(channel, READER + 1, "member")
+    api.set_chat_member(channel, api.bot_id, "administrator")
+    nope = await herald.send("/channel @dailybrief", chat_id=READER + 1)
+    assert "Only an admin of that channel" in nope.visible_text
+    missing = await herald.send("/channel @nosuchchannel")
+    assert "can't find that channel" in missing.visible_text
+    ready = await herald.send("/channel @dailybrief")
+    assert "You now manage Daily Brief" in ready.visible_text
+    added = await herald.send("/subscribe sport")
+    assert "Subscribed to #sport" in added.visible_text
+    listing = await herald.send("/subscriptions")
+    assert listing.visible_text.startswith("Daily Brief receives:")
+    await herald.publish(article("Derby ends in a draw", "x", topics=("sport",)))
+    (post,) = await _pushes(herald, channel, 1)
+    assert "Derby ends in a draw" in post.visible_text
+    back = await herald.send("/channel off")
+    assert "Managing this chat again" in back.visible_text
+    mine = await herald.send("/subscriptions")
+    assert mine.visible_text.startswith("This chat has no subscriptions")

@@ -10,161 +10,87 @@ this double exists to catch: HTML Telegram refuses, texts over 4096 UTF-16 units
 State is kept in plain, inspectable attributes (``calls``, ``messages``, ``chats``...). The
 user side (``send_text``, ``press_button``...) queues updates that ``getUpdates`` delivers.
 Everything runs on one event loop; call the user-side methods from that loop's thread.
+
+Delivery under load: ``limits=FloodLimits()`` enforces Telegram's flood limits (429 with
+``retry_after``, semantics in :mod:`bot.sandbox.fake_limits`), ``stats`` counts accepted and
+rejected sends, ``fail_chat`` makes one chat fail persistently (blocked, migrated, timing out,
+400, 5xx) and ``delivered``/``delivery_counts`` check for losses and duplicates. Per-request
+work is O(1); ``record_calls=False`` stops growing ``calls`` in long benchmarks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from bot.sandbox import telegram_html as rules
 from bot.sandbox import updates as tg
+from bot.sandbox.fake_limits import (
+    COUNTED_METHODS,
+    ChatFailure,
+    FailKind,
+    FloodLimits,
+    SendStats,
+    chat_failure,
+)
+from bot.sandbox.fake_state import (
+    JSON,
+    NOT_MODIFIED,
+    OBJECT_PARAMS,
+    ApiCall,
+    ApiError,
+    InjectedFailure,
+    SentMessage,
+    UploadedFile,
+    as_int,
+    bad_request,
+    canonical_key,
+    decode_form_value,
+)
 from bot.sandbox.telegram_html import ParsedText, Rejected
+
+__all__ = [
+    "JSON",
+    "NOT_MODIFIED",
+    "ApiCall",
+    "ApiError",
+    "FailKind",
+    "FakeBotAPI",
+    "FloodLimits",
+    "SendStats",
+    "SentMessage",
+    "UploadedFile",
+    "bad_request",
+]
 
 log = logging.getLogger("herald.fakeapi")
 
-JSON = dict[str, Any]
 Handler = Callable[[JSON], Any]
 
-NOT_MODIFIED = (
-    "message is not modified: specified new message content and reply markup are exactly "
-    "the same as a current content and reply markup of the message"
-)
 DEFAULT_GROUP_USER_ID = 1001  # "someone in the group" when a test does not care who
 _CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
     "choose_sticker find_location record_video_note upload_video_note".split()
 )
-# PTB sends every non-string value JSON-encoded in form fields (ints become "42", markups become
-# JSON text) but strings raw, so a text of "42" must not be decoded. These are string-typed.
-_STRING_PARAMS = frozenset(
-    "text caption parse_mode callback_query_id inline_query_id inline_message_id url photo "
-    "action title description custom_title language_code next_offset switch_pm_text "
-    "switch_pm_parameter button_text business_connection_id message_effect_id emoji "
-    "short_description name".split()
-)
-# Object-typed parameters that some clients send as JSON text even inside a JSON body.
-_OBJECT_PARAMS = frozenset(
-    "reply_markup entities caption_entities commands scope results allowed_updates "
-    "link_preview_options reply_parameters menu_button button media".split()
-)
-
-
-class ApiError(Exception):
-    """A Bot API error response; raised by handlers, turned into ``{"ok": false, ...}``."""
-
-    def __init__(self, error_code: int, description: str, parameters: JSON | None = None):
-        super().__init__(description)
-        self.error_code = error_code
-        self.description = description
-        self.parameters = parameters
-
-    def body(self) -> JSON:
-        body: JSON = {"ok": False, "error_code": self.error_code, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
-def bad_request(reason: str) -> ApiError:
-    """The 400 error most validation produces; PTB turns it into ``telegram.error.BadRequest``."""
-    return ApiError(400, f"Bad Request: {reason}")
-
-
-@dataclass
-class UploadedFile:
-    """A file the bot uploaded via multipart (e.g. ``sendPhoto`` with bytes)."""
-
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-@dataclass
-class ApiCall:
-    """One request the bot made. ``ok``/``result``/``error`` are filled once it is handled."""
-
-    method: str
-    params: JSON
-    time: float
-    ok: bool = True
-    result: Any = None
-    error: JSON | None = None
-
-
-@dataclass
-class SentMessage:
-    """A message the bot sent; edits mutate it in place and keep the old versions in history."""
-
-    chat_id: int
-    message_id: int
-    date: int
-    text: str | None = None  # raw, as the bot sent it (HTML included)
-    caption: str | None = None
-    parse_mode: str | None = None
-    reply_markup: JSON | None = None
-    photo: str | None = None  # file_id
-    visible_text: str = ""  # what the user sees, after entity parsing
-    entities: list[JSON] = field(default_factory=list)
-    edit_count: int = 0
-    edit_date: int | None = None
-    deleted: bool = False
-    history: list[JSON] = field(default_factory=list)
-
-    @property
-    def edited(self) -> bool:
-        """True once any edit succeeded (Telegram then shows "edited" and sets edit_date)."""
-        return self.edit_count > 0
-
-
-@dataclass
-class _Failure:
-    method: str
-    chat_id: int | str | None
-    error: ApiError
-    remaining: int
-
-
-def _canonical_key(method: str) -> str:
-    """Lookup key for test helpers: "sendMessage", "sendmessage" and "send_message" agree."""
-    return method.replace("_", "").lower()
-
-
-def _decode_form_value(name: str, value: str) -> Any:
-    """Undo PTB's form encoding: JSON-decode everything except string-typed parameters."""
-    if name in _STRING_PARAMS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # e.g. chat_id="@channel"
-
-
-def _as_int(params: JSON, name: str, *, required: bool = True) -> int | None:
-    """Integer parameter that may arrive as int or numeric string (JSON vs form bodies)."""
-    value = params.get(name)
-    if value is None or value == "":
-        if required:
-            raise bad_request(f"{name} is empty")
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise bad_request(f"invalid {name} specified") from None
 
 
 class FakeBotAPI:
-    """In-process fake of ``api.telegram.org`` for one bot; see the module docstring."""
+    """In-process fake of ``api.telegram.org`` for one bot; see the module docstring.
+
+    ``latency`` delays every answer but getUpdates' (concurrently: an ``asyncio.sleep`` per
+    request). ``limits`` enforces Telegram's flood limits (None: off; settable later as
+    ``api.limits``). ``record_calls=False`` keeps ``calls`` empty for long benchmarks: then
+    ``wait_for``/``calls_of``/``mark`` see nothing, while ``stats``, ``messages``,
+    ``delivery_counts`` and ``on_call`` listeners keep working.
+    """
 
     def __init__(
         self,
@@ -175,12 +101,17 @@ class FakeBotAPI:
         port: int = 0,
         *,
         latency: float = 0.0,
+        limits: FloodLimits | None = None,
+        record_calls: bool = True,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.host = host
         self.latency = latency  # seconds added to every call except getUpdates
+        self.limits = limits  # Telegram's flood limits; None: not enforced (still counted)
+        self.record_calls = record_calls  # False: ``calls`` stays empty (listeners still run)
+        self.stats = SendStats()
         self.calls: list[ApiCall] = []
         self.on_call: list[Callable[[ApiCall], None]] = []
         self.messages: dict[int, dict[int, SentMessage]] = {}
@@ -202,7 +133,9 @@ class FakeBotAPI:
         self._next_message_id: dict[int, int] = {}
         self._queries: dict[str, JSON] = {}
         self._answers: dict[str, list[JSON]] = {}
-        self._failures: list[_Failure] = []
+        self._failures: list[InjectedFailure] = []
+        self._chat_failures: dict[int, ChatFailure] = {}
+        self._deliveries: dict[str, dict[int, int]] = {"sendMessage": {}, "sendPhoto": {}}
         self._poll_generation = 0
         self._stopping = False
         self._wakeup = asyncio.Event()
@@ -233,14 +166,14 @@ class FakeBotAPI:
             "sendChatAction": self._send_chat_action,
             "setChatMenuButton": self._set_chat_menu_button,
             "getChatMenuButton": lambda p: self.menu_buttons.get(
-                _as_int(p, "chat_id", required=False), {"type": "default"}
+                as_int(p, "chat_id", required=False), {"type": "default"}
             ),
             "answerInlineQuery": self._answer_inline_query,
             "leaveChat": self._leave_chat,
         }
         # Telegram matches method names case-insensitively; helpers also accept snake_case.
         self._http_names = {name.lower(): name for name in self._methods}
-        self._canonical = {_canonical_key(name): name for name in self._methods}
+        self._canonical = {canonical_key(name): name for name in self._methods}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -333,6 +266,21 @@ class FakeBotAPI:
         chat = self.messages.get(chat_id)
         return chat[max(chat)] if chat else None
 
+    def delivered(self, chat_id: int) -> list[SentMessage]:
+        """The bot's messages in the chat that were not deleted, oldest first."""
+        return [msg for msg in self.messages.get(chat_id, {}).values() if not msg.deleted]
+
+    def delivery_counts(self, method: str = "sendMessage") -> dict[int, int]:
+        """Successful ``sendMessage`` (or ``"sendPhoto"``) calls per chat, deletions included.
+
+        A chat absent from the dict got nothing; a count above 1 for a one-message broadcast
+        is a duplicate. Cheap: the counts are kept as messages are stored.
+        """
+        counts = self._deliveries.get(self._canonical_name(method))
+        if counts is None:
+            raise ValueError(f"deliveries are counted for {sorted(self._deliveries)}, not {method}")
+        return dict(counts)
+
     def answers_for(self, callback_query_id: str) -> list[JSON]:
         """Parameters of the successful answerCallbackQuery calls for this query."""
         return self._answers.get(str(callback_query_id), [])
@@ -399,7 +347,50 @@ class FakeBotAPI:
         error = ApiError(
             error_code or 400, description or "Bad Request: injected failure", parameters or None
         )
-        self._failures.append(_Failure(self._canonical_name(method), chat_id, error, times))
+        self._failures.append(InjectedFailure(self._canonical_name(method), chat_id, error, times))
+
+    def fail_chat(
+        self,
+        chat_id: int,
+        kind: FailKind,
+        *,
+        migrate_to: int | None = None,
+        hold: float = 30.0,
+        times: int | None = None,
+        description: str | None = None,
+        error_code: int | None = None,
+    ) -> None:
+        """Make every send/edit to ``chat_id`` fail the way a real chat can, until ``heal_chat``.
+
+        ``kind``: "blocked" (403 blocked by the user / kicked from the group), "migrated" (400
+        with ``migrate_to_chat_id``: ``migrate_to``, registered as a supergroup that works),
+        "timeout" (the message IS delivered and recorded, but the answer comes after ``hold``
+        seconds: the client times out and cannot know), "bad_request" (400 chat not found, or
+        ``description``), "server_error" (``error_code`` 500 or 502, once unless ``times``).
+        ``times`` limits any kind to that many failing sends. Applies to the counted methods
+        (sends and edits), after the flood check: failing sends count as sends.
+        """
+        chat_type = self.chats.get(chat_id, {}).get("type")
+        chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
+        if kind == "migrated":
+            if chat_id > 0:
+                raise ValueError("only a group chat can migrate to a supergroup")
+            migrate_to = migrate_to if migrate_to is not None else int(f"-100{abs(chat_id)}")
+            title = self.chats.get(chat_id, {}).get("title")
+            self.register_chat(migrate_to, "supergroup", title=title)
+        self._chat_failures[chat_id] = chat_failure(
+            kind,
+            chat_type,
+            migrate_to=migrate_to,
+            hold=hold,
+            times=times,
+            description=description,
+            error_code=error_code,
+        )
+
+    def heal_chat(self, chat_id: int) -> None:
+        """Undo ``fail_chat``: sends to the chat work again (no-op if it was not failing)."""
+        self._chat_failures.pop(chat_id, None)
 
     # ------------------------------------------------------------------ user side
 
@@ -532,28 +523,84 @@ class FakeBotAPI:
         except ValueError as exc:
             return web.json_response(bad_request(f"can't parse request: {exc}").body(), status=400)
         call = ApiCall(name, params, time.monotonic())
-        try:
-            if self.latency > 0 and name != "getUpdates":
+        if name == "getUpdates":  # long polling: no latency, not a send
+            body, status = await self._poll(call)
+            return web.json_response(body, status=status)
+        # Decided on arrival, synchronously with taking call.time: the flood windows see
+        # arrivals in order. Everything else runs concurrently (latency is a plain sleep).
+        error, hold = self._admit(call)
+        if self.latency > 0:
+            try:
                 await asyncio.sleep(self.latency)
-            self._raise_injected(call)
-            result = self._methods[name](params)
-            if inspect.isawaitable(result):
-                result = await result
-            call.result, body, status = result, {"ok": True, "result": result}, 200
-        except (ApiError, Rejected) as exc:
-            error = exc if isinstance(exc, ApiError) else bad_request(str(exc))
-            call.ok, call.error, body, status = False, error.body(), error.body(), error.error_code
-            log.info("%s failed: %s", name, error.description)
-        log.debug("%s %s -> %s", name, call.params, body)
-        self._record(call)
+            except asyncio.CancelledError:
+                # The client gave up (timeout, disconnect) or the server stops: Telegram still
+                # handles a request it has received, so the bot cannot know the outcome.
+                self._settle(call, error)
+                raise
+        body, status = self._settle(call, error)
+        if hold > 0:  # fail_chat(..., "timeout"): delivered and recorded, answered late
+            await asyncio.sleep(hold)
         return web.json_response(body, status=status)
 
+    def _admit(self, call: ApiCall) -> tuple[ApiError | None, float]:
+        """Injected failure, flood check, per-chat failure: (error or None, hold seconds)."""
+        error = self._take_injected(call)
+        if error is not None or call.method not in COUNTED_METHODS:
+            return error, 0.0
+        chat_id = self._target_chat(call.params)
+        chat = self.chats.get(chat_id) if chat_id is not None else None
+        private = chat["type"] == "private" if chat is not None else (chat_id or 0) > 0
+        error = self.stats.admit(self.limits, chat_id, private, call.time)
+        if error is not None or chat_id is None:
+            return error, 0.0
+        failure = self._chat_failures.get(chat_id)
+        if failure is None:
+            return None, 0.0
+        if failure.remaining is not None:
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                del self._chat_failures[chat_id]
+        return failure.error, failure.hold
+
+    def _settle(self, call: ApiCall, error: ApiError | None) -> tuple[JSON, int]:
+        """Run a (synchronous) method unless ``error`` is decided already; record the call."""
+        if error is not None:  # not raised: a re-raised instance would grow its traceback
+            return self._finish(call, error)
+        try:
+            result = self._methods[call.method](call.params)
+        except (ApiError, Rejected) as exc:
+            return self._finish(call, exc)
+        return self._finish(call, None, result)
+
+    async def _poll(self, call: ApiCall) -> tuple[JSON, int]:
+        error = self._take_injected(call)
+        if error is not None:
+            return self._finish(call, error)
+        try:
+            result = await self._get_updates(call.params)
+        except (ApiError, Rejected) as exc:
+            return self._finish(call, exc)
+        return self._finish(call, None, result)
+
+    def _finish(
+        self, call: ApiCall, exc: ApiError | Rejected | None, result: Any = None
+    ) -> tuple[JSON, int]:
+        if exc is None:
+            call.result, body, status = result, {"ok": True, "result": result}, 200
+        else:
+            error = exc if isinstance(exc, ApiError) else bad_request(str(exc))
+            call.ok, call.error, body, status = False, error.body(), error.body(), error.error_code
+            log.info("%s failed: %s", call.method, error.description)
+        log.debug("%s %s -> %s", call.method, call.params, body)
+        self._record(call)
+        return body, status
+
     async def _read_params(self, request: web.Request) -> JSON:
-        params: JSON = {k: _decode_form_value(k, v) for k, v in request.query.items()}
+        params: JSON = {k: decode_form_value(k, v) for k, v in request.query.items()}
         if request.content_type == "application/json":
             body = await request.json() if request.can_read_body else {}
             for key, value in body.items():
-                if key in _OBJECT_PARAMS and isinstance(value, str):
+                if key in OBJECT_PARAMS and isinstance(value, str):
                     value = json.loads(value)
                 params[key] = value
         elif request.can_read_body:
@@ -563,11 +610,12 @@ class FakeBotAPI:
                         value.filename, value.content_type, value.file.read()
                     )
                 else:
-                    params[key] = _decode_form_value(key, str(value))
+                    params[key] = decode_form_value(key, str(value))
         return params
 
     def _record(self, call: ApiCall) -> None:
-        self.calls.append(call)
+        if self.record_calls:
+            self.calls.append(call)
         self._notify()
         for listener in list(self.on_call):
             try:
@@ -594,7 +642,8 @@ class FakeBotAPI:
                 return condition()
         return True
 
-    def _raise_injected(self, call: ApiCall) -> None:
+    def _take_injected(self, call: ApiCall) -> ApiError | None:
+        """The ``fail_next`` error this call consumes, if any."""
         for failure in self._failures:
             target = failure.chat_id
             if failure.method == call.method and (
@@ -603,10 +652,27 @@ class FakeBotAPI:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures.remove(failure)
-                raise failure.error
+                return failure.error
+        return None
+
+    def _target_chat(self, params: JSON) -> int | None:
+        """The numeric chat a request addresses, cheaply and without raising (None: unknown)."""
+        raw = params.get("chat_id")
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, str):
+            if raw.startswith("@"):
+                return next(
+                    (cid for cid, c in self.chats.items() if f"@{c.get('username')}" == raw), None
+                )
+            try:
+                return int(raw)
+            except ValueError:
+                return None
+        return None
 
     def _canonical_name(self, method: str) -> str:
-        return self._canonical.get(_canonical_key(method), method)
+        return self._canonical.get(canonical_key(method), method)
 
     # ------------------------------------------------------------------ state helpers
 
@@ -639,7 +705,7 @@ class FakeBotAPI:
                 raise bad_request("chat not found")
             chat_id = match[0]
         else:
-            chat_id = _as_int(params, "chat_id")
+            chat_id = as_int(params, "chat_id")
             assert chat_id is not None
         if chat_id not in self.chats:
             if chat_id < 0:
@@ -674,7 +740,7 @@ class FakeBotAPI:
 
     def _find_message(self, params: JSON, action: str) -> SentMessage:
         chat_id = self._chat_id(params)
-        message_id = _as_int(params, "message_id")
+        message_id = as_int(params, "message_id")
         msg = self.messages.get(chat_id, {}).get(message_id or 0)
         if msg is None or msg.deleted:
             raise bad_request(f"message to {action} not found")
@@ -688,8 +754,8 @@ class FakeBotAPI:
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         """Long polling: confirm by offset, then wait up to ``timeout`` s for something new."""
-        offset = _as_int(params, "offset", required=False) or 0
-        limit = min(max(_as_int(params, "limit", required=False) or 100, 1), 100)
+        offset = as_int(params, "offset", required=False) or 0
+        limit = min(max(as_int(params, "limit", required=False) or 100, 1), 100)
         try:
             timeout = max(float(params.get("timeout") or 0), 0.0)
         except (TypeError, ValueError):
@@ -759,9 +825,15 @@ class FakeBotAPI:
         self.messages.setdefault(chat_id, {})[msg.message_id] = msg
         return self._message_json(msg)
 
+    def _count_delivery(self, method: str, chat_id: int) -> None:
+        counts = self._deliveries[method]
+        counts[chat_id] = counts.get(chat_id, 0) + 1
+
     def _send_message(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params, can_post=True)
-        return self._store(chat_id, self._text(params), params, text=params["text"])
+        message = self._store(chat_id, self._text(params), params, text=params["text"])
+        self._count_delivery("sendMessage", chat_id)
+        return message
 
     def _send_photo(self, params: JSON) -> JSON:
         """``photo`` may be an upload, an http(s) URL or a file_id this fake issued earlier."""
@@ -778,7 +850,11 @@ class FakeBotAPI:
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
         caption = params.get("caption") or None
-        return self._store(chat_id, self._caption(params), params, caption=caption, photo=file_id)
+        message = self._store(
+            chat_id, self._caption(params), params, caption=caption, photo=file_id
+        )
+        self._count_delivery("sendPhoto", chat_id)
+        return message
 
     def _apply_edit(
         self, msg: SentMessage, parsed: ParsedText | None, markup: JSON | None, **fields: Any
@@ -849,7 +925,7 @@ class FakeBotAPI:
 
     def _get_chat_member(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params)
-        user_id = _as_int(params, "user_id")
+        user_id = as_int(params, "user_id")
         assert user_id is not None
         status = self.members.get((chat_id, user_id), "member")
         return tg.chat_member_dict(self._user_json(user_id), status)

@@ -250,6 +250,8 @@ def chat_member_dict(user: JSON, status: str, *, until_date: int = 0) -> JSON:
             can_delete_stories=False,
             can_pin_messages=True,
             can_manage_topics=False,
+            can_post_messages=True,  # sent for channels; harmless elsewhere
+            can_edit_messages=True,
         )
     elif status == "restricted":
         rights = (

@@ -45,6 +45,7 @@ MAX_ATTEMPTS = 5
 MAX_BUFFER = 2_000  # claimed rows held in memory at most: memory stays flat at any audience
 IDLE_POLL = 1.0  # seconds between looks at the outbox when nothing woke the worker
 PAYLOAD_CACHE = 256
+LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 
 
 class DeliveryWorker:
@@ -179,12 +180,15 @@ class DeliveryWorker:
                 self.sent += 1
                 await outbox.mark_sent(db, delivery.id, message_id, now)
             case RetryAfter(seconds):
+                # Telegram does not say which limit was hit. The chat waits the whole
+                # retry_after; the lane as a whole only briefly, so one busy group cannot
+                # hold up every other chat for a minute (a global flood answers again).
                 self.retried_after_429 += 1
-                log.warning("429 from Telegram: pausing broadcasts for %.0f s", seconds)
-                until = asyncio.get_running_loop().time() + seconds
-                self._global.hold_until(until)
-                self._chats.block(delivery.chat_id, until)
-                heapq.heappush(self._waiting, (until, delivery.id, delivery))
+                loop_now = asyncio.get_running_loop().time()
+                log.warning("429 for chat %s: retry after %.0f s", delivery.chat_id, seconds)
+                self._global.hold_until(loop_now + min(seconds, LANE_HOLD_CAP))
+                self._chats.block(delivery.chat_id, loop_now + seconds)
+                heapq.heappush(self._waiting, (loop_now + seconds, delivery.id, delivery))
             case Blocked(reason):
                 log.info("chat %s paused: %s", delivery.chat_id, reason)
                 async with db.transaction():

@@ -10,15 +10,17 @@ from collections import deque
 PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
 GROUP_WINDOW = 60.0  # seconds
 GROUP_PER_WINDOW = 20  # messages to one group or channel in that window
-# Telegram counts on its side of the network: a little slack so jitter never breaks a limit.
-MARGIN = 0.02
+# Telegram counts on its side of the network, when a request arrives: a little slack so
+# jitter in our connection pool never breaks a limit.
+MARGIN = 0.05  # seconds added to per-chat intervals
+RATE_MARGIN = 0.015  # share by which the global rate stays under the configured one
 
 
 class GlobalPacer:
     """Evenly spaced slots at ``rate`` a second: never a burst, never two in one slot."""
 
     def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
+        self.interval = (1.0 + RATE_MARGIN) / rate
         self._next = 0.0
 
     def reserve(self, now: float) -> float:
