@@ -13,6 +13,7 @@ from bot import rendering
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
 from bot.sender import BroadcastSender
+from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from handlers import editors, fallback, membership, reading, subscriptions
 from storage.db import Database
@@ -51,6 +52,13 @@ async def start_services(app: Application, settings: Settings) -> Services:
     return services
 
 
+async def _housekeeping(context: HeraldContext) -> None:
+    """Hourly: forget saved searches older than a week (their page buttons then expire)."""
+    removed = await search.forget_old_searches(context.services.db)
+    if removed:
+        log.info("forgot %d old searches", removed)
+
+
 async def register_commands(app: Application) -> None:
     """Publish the command menu (setMyCommands) so Telegram's clients list the commands."""
     await app.bot.set_my_commands([BotCommand(name, about) for name, about in rendering.COMMANDS])
@@ -70,6 +78,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         try:
             await register_commands(app)
+            app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
             await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await app.start()
             log.info("Herald is running as @%s", app.bot.username)

@@ -92,3 +92,15 @@ async def test_pages_and_ownership(db: Database) -> None:
         await search_page(db, 8, first.search_id, 1, 5)
     with pytest.raises(SearchExpired):
         await search_page(db, 7, 999_999, 0, 5)
+
+
+async def test_week_old_searches_are_forgotten(db: Database) -> None:
+    from bot.services.search import SEARCH_TTL, forget_old_searches
+
+    await store(db, *[article(f"Harbour news {i}") for i in range(7)])
+    old = await start_search(db, chat_id=7, text="harbour", page_size=5, now=1_000)
+    fresh = await start_search(db, chat_id=7, text="harbour", page_size=5, now=1_000 + SEARCH_TTL)
+    assert await forget_old_searches(db, now=1_001 + SEARCH_TTL) == 1
+    with pytest.raises(SearchExpired):
+        await search_page(db, 7, old.search_id, 1, 5)
+    assert (await search_page(db, 7, fresh.search_id, 1, 5)).hits
