@@ -9,6 +9,7 @@ nothing. Storage modules are plain async functions that take a ``Database``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -33,6 +34,9 @@ class Database:
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
+        # Reads outside a transaction use their own connection (and thread): WAL lets them
+        # run while the writer works, so a reader's /latest never queues behind a fan-out.
+        self._reader: aiosqlite.Connection | None = None
         self.path = path
         # One connection serves every task (replies, the delivery worker, ingest). A statement
         # from another task must not land inside someone's open transaction, so transactions
@@ -45,22 +49,15 @@ class Database:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA temp_store = MEMORY",
-            "PRAGMA cache_size = -65536",
-        ):
-            await conn.execute(pragma)
-        db = cls(conn, path)
+        db = cls(await _connect(path), path)
         await db._migrate()
+        if str(path) != ":memory:":
+            db._reader = await _connect(path, read_only=True)
         return db
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self._conn.close()
 
     async def _migrate(self) -> None:
@@ -127,19 +124,51 @@ class Database:
             await self._conn.executemany(sql, rows)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        reader = self._reader_for(sql)
+        if reader is not None:
+            return list(await reader.execute_fetchall(sql, params))
         async with self._turn():
             return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self._turn():
-            cursor = await self._conn.execute(sql, params)
+        reader = self._reader_for(sql)
+        async with contextlib.nullcontext() if reader is not None else self._turn():
+            cursor = await (reader or self._conn).execute(sql, params)
             row = await cursor.fetchone()
             await cursor.close()
         return row
 
+    def _reader_for(self, sql: str) -> aiosqlite.Connection | None:
+        """The read connection for a plain SELECT outside a transaction, else None.
+
+        Inside a transaction a read must see the transaction's own writes, so it stays on the
+        writer; ``UPDATE … RETURNING`` and friends are writes whatever method runs them.
+        """
+        if self._reader is None or _in_transaction.get():
+            return None
+        head = sql.lstrip()[:6].upper()
+        return self._reader if head in ("SELECT", "PRAGMA") else None
+
     async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connection:
+    """A connection with the pragmas Herald relies on (the reader refuses writes)."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    for pragma in (
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA busy_timeout = 5000",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA temp_store = MEMORY",
+        "PRAGMA cache_size = -65536",
+        *(["PRAGMA query_only = ON"] if read_only else []),
+    ):
+        await conn.execute(pragma)
+    return conn
 
 
 def _migrations() -> list[tuple[int, str, str]]:

@@ -12,18 +12,29 @@ from storage.db import Database
 from tests.factories import article, store
 
 
-async def test_migrations_recorded_and_pragmas(db: Database, tmp_path: Path) -> None:
-    assert await db.scalar("PRAGMA user_version") >= 1
-    assert await db.scalar("PRAGMA journal_mode") == "wal"
-    assert await db.scalar("PRAGMA foreign_keys") == 1
-    await store(db, article("Kept across restarts"))
-    await db.close()
-    again = await Database.open(db.path)  # re-opening applies nothing twice, loses nothing
+async def test_migrations_recorded_and_pragmas(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "h.db")
+    try:
+        assert await db.scalar("PRAGMA user_version") >= 2
+        assert await db.scalar("PRAGMA journal_mode") == "wal"
+        assert await db.scalar("PRAGMA foreign_keys") == 1
+        await store(db, article("Kept across restarts"))
+    finally:
+        await db.close()
+    again = await Database.open(tmp_path / "h.db")  # re-opening applies nothing twice
     try:
         assert await count_articles(again) == 1
     finally:
         await again.close()
-    db._conn = (await Database.open(db.path))._conn  # let the fixture close a live connection
+
+
+async def test_reads_see_writes_and_never_write(db: Database) -> None:
+    ids = await store(db, article("Seen at once"))
+    assert await db.scalar("SELECT title FROM articles WHERE id = ?", (ids[0],)) == "Seen at once"
+    async with db.transaction():
+        await db.execute("UPDATE articles SET title = 'Changed' WHERE id = ?", (ids[0],))
+        inside = await db.scalar("SELECT title FROM articles WHERE id = ?", (ids[0],))
+    assert inside == "Changed"
 
 
 async def test_same_story_stored_once(db: Database) -> None:
