@@ -12,17 +12,26 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from bot import rendering
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
+from bot.rate_limit import SharedRateLimiter
 from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
+from bot.services.pacing import ChatPacer, GlobalPacer
 from handlers import editors, fallback, membership, reading, subscriptions
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+PACERS_KEY = "herald.pacers"
+
 
 def build_application(settings: Settings, token: str, base_url: str, file_url: str) -> Application:
-    """The Application with every handler registered; nothing is opened yet."""
+    """The Application with every handler registered; nothing is opened yet.
+
+    The pacers are made here because both lanes use them: readers' replies through the rate
+    limiter below, broadcasts through the delivery worker that ``serve`` starts.
+    """
+    pacer, chat_pacer = GlobalPacer(settings.broadcast_rate), ChatPacer()
     app = (
         ApplicationBuilder()
         .token(token)
@@ -35,9 +44,11 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
             )
         )
         .context_types(ContextTypes(context=HeraldContext))
+        .rate_limiter(SharedRateLimiter(pacer, chat_pacer))
         .concurrent_updates(8)
         .build()
     )
+    app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
     reading.register(app)
     subscriptions.register(app)
     membership.register(app)
@@ -74,7 +85,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             connections=settings.send_concurrency,
         )
         await sender.start()
-        services.worker = DeliveryWorker(services.db, sender, settings)
+        services.worker = DeliveryWorker(services.db, sender, settings, *app.bot_data[PACERS_KEY])
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         try:
             await register_commands(app)

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any] | Sequence[Any]
 
+# What a caller may catch when the database is busy or locked (another process writing longer
+# than the busy timeout): storage's callers need not import sqlite3.
+BusyError = sqlite3.OperationalError
+
 # Set inside ``Database.transaction()`` for the task that owns it (and what it awaits).
 _in_transaction: ContextVar[bool] = ContextVar("herald_in_transaction", default=False)
 
@@ -161,10 +165,11 @@ async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connecti
     for pragma in (
         "PRAGMA journal_mode = WAL",
         "PRAGMA synchronous = NORMAL",
-        "PRAGMA busy_timeout = 5000",
+        "PRAGMA busy_timeout = 15000",
         "PRAGMA foreign_keys = ON",
         "PRAGMA temp_store = MEMORY",
-        "PRAGMA cache_size = -65536",
+        "PRAGMA cache_size = -262144",  # 256 MiB: the related index is read all over
+        "PRAGMA mmap_size = 1073741824",  # and memory-mapped reads skip a copy per page
         *(["PRAGMA query_only = ON"] if read_only else []),
     ):
         await conn.execute(pragma)

@@ -159,3 +159,9 @@ async def stats_since(db: Database, since: int) -> OutboxStats:
 
 async def has_pending(db: Database) -> bool:
     return bool(await db.scalar("SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending')"))
+
+
+async def chat_of(db: Database, delivery_id: int) -> int | None:
+    """The chat a row now belongs to (after a migration), or None if the row is gone."""
+    row = await db.fetchone("SELECT chat_id FROM outbox WHERE id = ?", (delivery_id,))
+    return None if row is None else int(row[0])

@@ -8,7 +8,7 @@ from storage.db import Database
 
 # How many of a term's newest postings a candidate lookup reads: bounds the cost of a lookup at
 # any corpus size while preferring recent stories, which is what "related" means for news.
-POSTINGS_PER_TERM = 200
+POSTINGS_PER_TERM = 100
 
 
 async def add_document_frequencies(db: Database, df_delta: Mapping[str, int], docs: int) -> None:

@@ -1,17 +1,18 @@
 """The delivery worker: drains the outbox under Telegram's limits.
 
-It claims due rows in small batches, holds each until its chat may receive again (1 s for a
-private chat, 20 a minute for a group or channel), then sends in evenly spaced global slots at
-``broadcast_rate`` with up to ``send_concurrency`` requests in flight. A 429 pauses this lane
-for its retry_after; readers' replies go through python-telegram-bot, never through here, so
-they are never stuck behind a broadcast. Every outcome is written back to the outbox as soon as
-it is known, so after a crash only the sends that were in flight can go out twice.
+It claims due rows in small batches and holds each until its chat may receive again (1 s for a
+private chat, 20 a minute for a group or channel; a row that would wait longer than a moment
+goes back to the outbox with its due time, so a busy group never clogs the queue for others).
+It then takes a free request slot, and sends in evenly spaced global slots at
+``broadcast_rate``. A 429 makes that chat wait its retry_after and the lane pause briefly.
+Readers' replies go through python-telegram-bot and share the same budget ahead of broadcasts
+(``bot.rate_limit``), so they are never stuck behind a broadcast. Every outcome is written back
+as soon as it is known, so after a crash only the sends that were in flight can go out twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 import random
@@ -36,14 +37,16 @@ from bot.sender import (
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.services.reading import open_article
 from storage import chats, outbox
-from storage.db import Database
+from storage.db import BusyError, Database
 from storage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8  # with back-off doubling to 60 s: a Telegram outage of ~4 minutes is ridden out
 MAX_BUFFER = 2_000  # claimed rows held in memory at most: memory stays flat at any audience
+HOLD_IN_MEMORY = 2.0  # seconds a row may wait in memory for its chat; longer goes back to disk
 IDLE_POLL = 1.0  # seconds between looks at the outbox when nothing woke the worker
+DB_RETRY = 1.0  # seconds to wait when the database is busy (another process writing)
 PAYLOAD_CACHE = 256
 LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 
@@ -51,12 +54,20 @@ LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 class DeliveryWorker:
     """One per process. ``wake()`` after writing the outbox; ``run()`` until ``stop`` is set."""
 
-    def __init__(self, db: Database, sender: BroadcastSender, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sender: BroadcastSender,
+        settings: Settings,
+        pacer: GlobalPacer,
+        chat_pacer: ChatPacer,
+    ) -> None:
         self._db = db
         self._sender = sender
         self._resend_unknown = settings.resend_unknown
-        self._global = GlobalPacer(settings.broadcast_rate)
-        self._chats = ChatPacer()
+        self._grace = settings.send_timeout + 5
+        self._global = pacer
+        self._chats = chat_pacer
         self._slots = asyncio.Semaphore(settings.send_concurrency)
         self._claim_size = max(50, min(MAX_BUFFER, int(settings.broadcast_rate * 2)))
         self._ready: deque[Delivery] = deque()
@@ -64,6 +75,7 @@ class DeliveryWorker:
         self._payloads: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._pruned = 0.0
         self.sent = 0  # counters for logs and benchmarks
         self.retried_after_429 = 0
 
@@ -71,25 +83,50 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        recovered = await outbox.recover_in_flight(self._db, int(time.time()))
+        """Deliver until ``stop``; a busy or failing database pauses the worker, never ends it."""
+        while not stop.is_set():
+            try:
+                recovered = await outbox.recover_in_flight(self._db, int(time.time()))
+                break
+            except BusyError as exc:
+                log.warning("outbox not readable yet (%s); retrying", exc)
+                await _sleep_or_stop(stop, DB_RETRY)
+        else:
+            return
         if recovered:
             log.warning("resuming %d deliveries that were in flight when Herald stopped", recovered)
-        loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
-                delivery = await self._next(stop)
-                if delivery is None:
-                    continue
-                slot = self._global.reserve(loop.time())
-                self._chats.record(delivery.chat_id, _private(delivery), slot)
-                if slot > loop.time():
-                    await asyncio.sleep(slot - loop.time())
-                await self._slots.acquire()
-                task = asyncio.create_task(self._deliver(delivery))
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
+                try:
+                    await self._step(stop)
+                except BusyError as exc:
+                    log.warning("database busy (%s); delivery pauses for %.0f s", exc, DB_RETRY)
+                    await _sleep_or_stop(stop, DB_RETRY)
         finally:
             await self._shutdown()
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        """Send one row when one is due: slot first, then pacing, then the request."""
+        loop = asyncio.get_running_loop()
+        await self._slots.acquire()
+        try:
+            delivery = await self._next(stop)
+        except BaseException:
+            self._slots.release()
+            raise
+        if delivery is None:
+            self._slots.release()
+            return
+        private = _private(delivery)
+        slot = self._global.reserve(loop.time())
+        slot = max(slot, self._chats.ready_at(delivery.chat_id, private, slot))
+        self._chats.record(delivery.chat_id, private, slot)
+        if slot > loop.time():
+            await asyncio.sleep(slot - loop.time())
+        self._global.note_sent(loop.time())
+        task = asyncio.create_task(self._deliver(delivery))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -98,9 +135,9 @@ class DeliveryWorker:
             log.error("delivery task failed", exc_info=task.exception())
 
     async def _shutdown(self) -> None:
-        """Let sends in flight finish (briefly); give back what was claimed but not sent."""
+        """Let sends in flight finish and record their outcome; give back the rest."""
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
+            await asyncio.wait(self._tasks, timeout=self._grace)
         for task in list(self._tasks):
             task.cancel()
         held = [d.id for d in self._ready] + [d.id for _, _, d in self._waiting]
@@ -110,7 +147,7 @@ class DeliveryWorker:
         self._waiting.clear()
 
     async def _next(self, stop: asyncio.Event) -> Delivery | None:
-        """The next row that may be sent now, or None after waiting a while."""
+        """The next row whose chat may receive now, or None after waiting a while."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         while self._waiting and self._waiting[0][0] <= now:
@@ -120,7 +157,20 @@ class DeliveryWorker:
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
             if due <= now:
                 return delivery
-            heapq.heappush(self._waiting, (due, delivery.id, delivery))
+            if due - now > HOLD_IN_MEMORY:
+                await outbox.retry_later(
+                    self._db,
+                    delivery.id,
+                    time.time() + (due - now),
+                    None,
+                    int(time.time()),
+                    count_attempt=False,
+                )
+            else:
+                heapq.heappush(self._waiting, (due, delivery.id, delivery))
+        if now - self._pruned > 30:
+            self._chats.forget_before(now - 120)
+            self._pruned = now
         held = len(self._waiting) + len(self._tasks)
         if held < MAX_BUFFER:
             claimed = await outbox.claim(
@@ -133,24 +183,27 @@ class DeliveryWorker:
         if self._waiting:
             timeout = min(timeout, max(self._waiting[0][0] - now, 0.0))
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_either(self._wake, stop), timeout)
-        self._chats.forget_before(loop.time() - 120)
+        await _sleep_or_stop(stop, timeout, self._wake)
         return None
-
-    def _forget_chat(self, chat_id: int) -> None:
-        """Drop a paused chat's rows held in memory (the outbox already marked them failed)."""
-        self._ready = deque(d for d in self._ready if d.chat_id != chat_id)
-        self._waiting = [w for w in self._waiting if w[2].chat_id != chat_id]
-        heapq.heapify(self._waiting)
 
     async def _deliver(self, delivery: Delivery) -> None:
         payload = await self._payload(delivery.article_id)
         if payload is None:
-            await self._settle(delivery, Rejected("article withdrawn before delivery"))
-            return
-        outcome = await self._sender.call("sendMessage", {"chat_id": delivery.chat_id, **payload})
-        await self._settle(delivery, outcome)
+            outcome: Outcome = Rejected("article withdrawn before delivery")
+        else:
+            outcome = await self._sender.call(
+                "sendMessage", {"chat_id": delivery.chat_id, **payload}
+            )
+        for attempt in range(5):  # the outcome must be written: retry a busy database
+            try:
+                await self._settle(delivery, outcome)
+                return
+            except BusyError as exc:
+                log.warning("could not record delivery %s (%s); retrying", delivery.id, exc)
+                await asyncio.sleep(DB_RETRY * (attempt + 1))
+        log.error(
+            "delivery %s to %s: outcome %s not recorded", delivery.id, delivery.chat_id, outcome
+        )
 
     async def _payload(self, article_id: int) -> dict[str, Any] | None:
         """The prepared message for an article: rendered once, sent to every chat."""
@@ -188,7 +241,9 @@ class DeliveryWorker:
                 log.warning("429 for chat %s: retry after %.0f s", delivery.chat_id, seconds)
                 self._global.hold_until(loop_now + min(seconds, LANE_HOLD_CAP))
                 self._chats.block(delivery.chat_id, loop_now + seconds)
-                heapq.heappush(self._waiting, (loop_now + seconds, delivery.id, delivery))
+                await outbox.retry_later(
+                    db, delivery.id, time.time() + seconds, "429", now, count_attempt=False
+                )
             case Blocked(reason):
                 log.info("chat %s paused: %s", delivery.chat_id, reason)
                 async with db.transaction():
@@ -200,7 +255,10 @@ class DeliveryWorker:
                 log.info("chat %s moved to supergroup %s", delivery.chat_id, new_chat_id)
                 async with db.transaction():
                     await chats.migrate_chat(db, delivery.chat_id, new_chat_id, now)
-                self._ready.append(replace(delivery, chat_id=new_chat_id, chat_kind="supergroup"))
+                    moved_to = await outbox.chat_of(db, delivery.id)
+                # Merged into a chat that already had this article queued: that row delivers.
+                if moved_to is not None:
+                    self._ready.append(replace(delivery, chat_id=moved_to, chat_kind="supergroup"))
             case Transient(reason) if delivery.attempts + 1 < MAX_ATTEMPTS:
                 delay = min(60.0, 2.0**delivery.attempts) * random.uniform(0.8, 1.2)
                 await outbox.retry_later(db, delivery.id, time.time() + delay, reason, now)
@@ -212,16 +270,26 @@ class DeliveryWorker:
                 log.info("delivery %s to chat %s failed: %s", delivery.id, delivery.chat_id, reason)
                 await outbox.mark_done(db, delivery.id, outbox.FAILED, reason, now)
 
+    def _forget_chat(self, chat_id: int) -> None:
+        """Drop a paused chat's rows held in memory (the outbox already marked them failed)."""
+        self._ready = deque(d for d in self._ready if d.chat_id != chat_id)
+        self._waiting = [w for w in self._waiting if w[2].chat_id != chat_id]
+        heapq.heapify(self._waiting)
+
 
 def _private(delivery: Delivery) -> bool:
     return delivery.chat_kind == chats.PRIVATE
 
 
-async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
-    """Return when either event is set."""
-    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
+async def _sleep_or_stop(
+    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
+) -> None:
+    """Sleep up to ``seconds``; return early when ``stop`` (or ``wake``) is set."""
+    waiters = [asyncio.create_task(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.create_task(wake.wait()))
     try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for waiter in waiters:
             waiter.cancel()

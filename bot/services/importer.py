@@ -42,7 +42,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 1000
 MAX_LINE = 2_000_000
 
 _FIELDS: dict[str, tuple[str, ...]] = {

@@ -17,17 +17,33 @@ RATE_MARGIN = 0.015  # share by which the global rate stays under the configured
 
 
 class GlobalPacer:
-    """Evenly spaced slots at ``rate`` a second: never a burst, never two in one slot."""
+    """Evenly spaced slots at ``rate`` a second, checked against when sends really went out.
+
+    Slots alone are not enough: after the event loop stalls, sends scheduled apart can leave
+    together. So no slot is given while the last ``rate`` real sends fit in one second.
+    Readers' replies take their slot at once (``take_now``), pushing broadcasts back.
+    """
 
     def __init__(self, rate: float) -> None:
         self.interval = (1.0 + RATE_MARGIN) / rate
         self._next = 0.0
+        self._recent: deque[float] = deque(maxlen=max(1, int(rate)))
 
     def reserve(self, now: float) -> float:
         """Take the next slot; returns when it starts (``now`` or later)."""
         slot = max(now, self._next)
+        if len(self._recent) == self._recent.maxlen:
+            slot = max(slot, self._recent[0] + 1.0 + MARGIN)
         self._next = slot + self.interval
         return slot
+
+    def note_sent(self, at: float) -> None:
+        self._recent.append(at)
+
+    def take_now(self, now: float) -> None:
+        """A reader's reply goes out now and counts against the shared budget."""
+        self._next = max(self._next, now) + self.interval
+        self._recent.append(now)
 
     def hold_until(self, moment: float) -> None:
         """No slot before ``moment`` (a 429 paused the lane)."""
