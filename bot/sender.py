@@ -86,6 +86,11 @@ def outcome_of(http_status: int, body: dict[str, Any]) -> Outcome:
         return Migrated(int(parameters["migrate_to_chat_id"]))
     if code == 429:
         return RetryAfter(float(parameters.get("retry_after") or 1))
+    if code == 401:
+        # The token stopped working (revoked?): every send would fail alike. Pause the lane
+        # and keep the rows, rather than burn their attempts; the log says why.
+        log.error("Telegram answered 401 Unauthorized: check HERALD_BOT_TOKEN")
+        return RetryAfter(60.0)
     if code == 403:
         return Blocked(description)
     if code in (400, 404):
@@ -99,7 +104,7 @@ class BroadcastSender:
     def __init__(self, bot_url: str, *, timeout: float, connections: int) -> None:
         """``bot_url`` is the base URL with the token, as ``telegram.Bot.base_url`` gives it."""
         self._url = bot_url.rstrip("/") + "/"
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, 10.0))
         self._connections = connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -126,6 +131,8 @@ class BroadcastSender:
                 if not isinstance(body, dict):
                     body = {}
                 return outcome_of(response.status, body)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            return Transient(f"could not connect: {exc}")  # nothing was sent
         except TimeoutError:
             return Unknown("timed out waiting for Telegram")
         except aiohttp.ServerDisconnectedError as exc:

@@ -35,12 +35,8 @@ async def _target(update: Update, context: HeraldContext) -> tuple[int, str] | N
         await reply(update.effective_message, rendering.Rendered(texts.ADMINS_ONLY))
         return None
     chat, db = update.effective_chat, context.services.db
-    title = chat.title or chat.full_name or "This chat"
     await chats.remember(db, chat.id, chat.type, chat.title or "")
-    target = await chats.target_of(db, chat.id)
-    if target is not None and target.id != chat.id:
-        return target.id, target.title or "Your channel"
-    return chat.id, "This chat" if chat.type == Chat.PRIVATE else title
+    return await _target_quietly(update, context)
 
 
 async def subscribe(update: Update, context: HeraldContext) -> None:
@@ -85,6 +81,8 @@ async def subscription_button(update: Update, context: HeraldContext) -> None:
     if not await _may_change(update, context):
         await query.answer(texts.ADMINS_ONLY)
         return
+    chat = update.effective_chat
+    await chats.remember(context.services.db, chat.id, chat.type, chat.title or "")
     target = await _target_quietly(update, context)
     kind, _, number = (query.data or "").partition(":")
     db = context.services.db
@@ -100,10 +98,15 @@ async def subscription_button(update: Update, context: HeraldContext) -> None:
 
 
 async def _target_quietly(update: Update, context: HeraldContext) -> tuple[int, str]:
-    chat = update.effective_chat
-    target = await chats.target_of(context.services.db, chat.id)
+    """The chat itself, or the channel its user manages while still that channel's admin."""
+    chat, services = update.effective_chat, context.services
+    target = await chats.target_of(services.db, chat.id)
     if target is not None and target.id != chat.id:
-        return target.id, target.title or "Your channel"
+        user = update.effective_user
+        if user is not None and await chats.still_admin(
+            context.bot, services.db, services.admins, user.id, target
+        ):
+            return target.id, target.title or "Your channel"
     return chat.id, "This chat" if chat.type == Chat.PRIVATE else (chat.title or "This chat")
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from bot.sandbox.samples import seed_samples
 from storage import chats, outbox
 from storage.db import Database
-from tests.factories import EDITOR, GROUP, READER, Herald, article, button_data, buttons, eventually
+from tests.factories import (
+    EDITOR,
+    GROUP,
+    READER,
+    Herald,
+    article,
+    button_data,
+    buttons,
+    eventually,
+    store,
+)
 
 ADMIN = 2002
 MEMBER = 3003
@@ -250,3 +260,50 @@ async def test_channel_managed_from_a_private_chat(herald: Herald, db: Database)
     assert "Managing this chat again" in back.visible_text
     mine = await herald.send("/subscriptions")
     assert mine.visible_text.startswith("This chat has no subscriptions")
+
+
+async def test_hostile_subscription_input(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    fresh = await herald.send("/latest", chat_id=READER + 9)  # a chat that never subscribed
+    text, _ = await herald.press(fresh, "t:1", forged=True)
+    assert text == "Added."
+    text, _ = await herald.press(fresh, "u:999999", forged=True)
+    assert text == "This button has expired."
+    for odd in ["--5", "²", "@a", "x" * 300, "@bad name!"]:
+        reply = await herald.send(f"/channel {odd}")
+        assert "can't find that channel" in reply.visible_text, odd
+    both = await herald.send('/subscribe "café" "हिन्दी समाचार"')
+    assert "Subscribed to “café”, “हिन्दी समाचार”" in both.visible_text
+
+
+async def test_unsubscribe_multi_word_topic(herald: Herald, db: Database) -> None:
+    await store(db, article("Court ruling", "x", topics=("u.s. news",)))
+    assert "#u.s. news" in (await herald.send("/subscribe u.s. news")).visible_text
+    gone = await herald.send("/unsubscribe u.s. news")
+    assert "Unsubscribed from #u.s. news" in gone.visible_text
+
+
+async def test_demoted_channel_admin_loses_control(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    channel, api = -1008888, herald.api
+    api.register_chat(channel, "channel", title="Brief", username="brief")
+    api.set_chat_member(channel, READER, "administrator")
+    api.set_chat_member(channel, api.bot_id, "administrator")
+    await herald.send("/channel @brief")
+    api.set_chat_member(channel, READER, "member")
+    herald.services.admins.forget(channel)
+    reply = await herald.send("/subscribe sport")
+    assert "Subscribed to #sport" in reply.visible_text
+    rows = await herald.services.db.fetchall("SELECT chat_id FROM subscriptions")
+    assert [r[0] for r in rows] == [READER]  # this chat, not the channel
+
+
+async def test_keyword_matches_whole_words_in_any_script(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    await herald.send('/subscribe "cafe\u0301"')  # typed decomposed
+    await herald.send('/subscribe "art"', chat_id=READER + 1)
+    await herald.publish(article("Café owners start a union", "x", summary="Baristas organise."))
+    (push,) = await _pushes(herald, READER, 1)
+    assert "Café owners" in push.visible_text
+    queued = await herald.services.db.fetchall("SELECT chat_id FROM outbox")
+    assert [r[0] for r in queued] == [READER]  # "art" is not the word "start"

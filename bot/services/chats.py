@@ -6,6 +6,7 @@ command would cost a request each time, so answers are cached for a short while.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -100,7 +101,12 @@ async def set_up_channel(
     """Let ``user_id`` manage a channel from their private chat, after Telegram confirms that
     they administer it and that Herald may post there."""
     ref = reference.strip()
-    target: int | str = int(ref) if ref.lstrip("-").isdigit() else "@" + ref.lstrip("@")
+    if re.fullmatch(r"-?[0-9]{1,20}", ref):
+        target: int | str = int(ref)
+    elif re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,31}", ref):
+        target = "@" + ref.lstrip("@")
+    else:
+        return ChannelSetup(False, problem="not_found")
     try:
         chat = await bot.get_chat(target)
     except (BadRequest, Forbidden):
@@ -121,6 +127,14 @@ async def set_up_channel(
         await store.set_paused(db, chat.id, False, None, now)
         await store.set_channel_manager(db, chat.id, user_id, now)
     return ChannelSetup(True, chat.title or "")
+
+
+async def still_admin(bot: Bot, db: Database, admins: AdminCache, user_id: int, chat: Chat) -> bool:
+    """A managed channel stays managed only while its manager is still one of its admins."""
+    if await admins.is_admin(bot, chat.id, user_id):
+        return True
+    await store.stop_managing(db, user_id, int(time.time()))
+    return False
 
 
 async def stop_managing(db: Database, user_id: int) -> None:

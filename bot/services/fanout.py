@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Sequence
 
 from storage import outbox
@@ -11,16 +11,20 @@ from storage.db import Database
 BREAKING = 10
 NORMAL = 0
 
-_WORD = re.compile(r"[^\W_]+")
-
 
 def word_pattern(text: str) -> str:
     """' word word ': lower-case words between single spaces, for whole-word matching.
 
     A keyword subscription stores its phrase this way and an article's title and summary are
     turned into the same form, so "art" never matches "start" and punctuation is ignored.
+    Text is NFC-normalised and combining marks count as letters, so "café" typed either way
+    and Devanagari or Turkish words stay whole words.
     """
-    words = _WORD.findall(text.casefold())
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+    chars = [
+        ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in folded
+    ]
+    words = "".join(chars).split()
     return f" {' '.join(words)} " if words else ""
 
 

@@ -43,6 +43,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+PUSH_BATCH = 20
 MAX_LINE = 2_000_000
 
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -178,7 +179,10 @@ async def import_file(
     started = time.perf_counter()
     now = int(time.time())
     articles = read_articles(path, summary, now)
-    while batch := [article for _, article in itertools.islice(articles, BATCH)]:
+    # A pushing import writes subscribers' outbox rows too: smaller transactions, so a running
+    # Herald (another process, same file) never waits long for the write lock.
+    size = PUSH_BATCH if push else BATCH
+    while batch := [article for _, article in itertools.islice(articles, size)]:
         result = await ingest(db, batch, now, push=push)
         summary.added += len(result.added)
         summary.duplicates += result.duplicates

@@ -114,7 +114,11 @@ async def unsubscribe(db: Database, chat_id: int, text: str) -> Change:
         removed = await store.remove_all(db, chat_id)
         (change.done if removed else change.unchanged).append("everything")
         return change
-    wanted = {f"#{t.lstrip('#').casefold()}" for t in request.topics}
+    topics, _ = await _resolve_topics(db, request.topics)
+    named = {t.casefold() for t in request.topics}
+    if topics and len(topics) == 1 and len(request.topics) > 1:
+        named = set()  # one multi-word topic name, e.g. "u.s. news"
+    wanted = {f"#{t.name.casefold()}" for t in topics} | {f"#{n.lstrip('#')}" for n in named}
     wanted |= {f"“{word_pattern(p).strip()}”" for p in request.phrases}
     for sub in current:
         label = describe(sub)
