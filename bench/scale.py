@@ -35,9 +35,10 @@ import storage.related as related_store
 import storage.search as search_store
 from bench import corpus
 from bench.common import DATA, OUT, data_file, machine, median, percentile
-from bot.services.importer import import_file
+from bot.services.importer import BATCH, ImportSummary, import_file, read_articles
 from bot.services.reading import open_article
 from bot.services.search import start_search
+from storage.articles import NewArticle, insert_articles
 from storage.db import Database
 
 TARGETS = {"search_p95_ms": 50.0, "open_p95_ms": 5.0, "import_rate": 2000.0}
@@ -363,9 +364,55 @@ def db_bytes(path: Path) -> int:
     )
 
 
+async def fill_without_related(db: Database, path: Path, budget_s: float) -> dict[str, Any]:
+    """Store the corpus through ``read_articles`` + ``insert_articles`` only, without ``ingest``.
+
+    This is NOT the production import: it skips the related-story index, which is what makes the
+    real import slow, so that search and open latency can be measured on a database of the full
+    size when the real import cannot finish in the time available. Articles, topics and the
+    FTS index (its triggers) are exactly what the real import writes; only ``related`` and
+    ``article_keywords`` stay empty, so opens show no related headlines.
+    """
+    summary = ImportSummary()
+    started = time.perf_counter()
+    now = int(time.time())
+    batch: list[NewArticle] = []
+    added = 0
+    stopped = False
+
+    async def flush() -> None:
+        nonlocal added
+        async with db.transaction():
+            ids = await insert_articles(db, batch, now)
+        added += sum(1 for i in ids if i is not None)
+        batch.clear()
+
+    for _number, article in read_articles(path, summary, now):
+        batch.append(article)
+        if len(batch) >= BATCH:
+            await flush()
+            if added % 100_000 == 0:
+                print(f"  fill {added:>9,} {added / (time.perf_counter() - started):8.0f}/s",
+                      flush=True)
+            if budget_s and time.perf_counter() - started > budget_s:
+                stopped = True
+                break
+    if batch:
+        await flush()
+    seconds = time.perf_counter() - started
+    return {
+        "mode": "fill without related index (NOT the production import)",
+        "read": summary.read, "added": added, "duplicates": 0, "rejected": summary.rejected,
+        "stopped_by_budget": stopped, "seconds": seconds,
+        "rate": added / seconds, "rate_last_10pct": float("nan"),
+        "phases_s": {}, "phases_last_10pct_s": {}, "reused": False, "fill": True,
+    }
+
+
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     source = corpus.build(args.articles, args.seed, args.out, args.data)
-    db_path = args.out / f"scale-{args.articles}-seed{args.seed}.db"
+    suffix = "-fill" if args.fill else ""
+    db_path = args.out / f"scale-{args.articles}-seed{args.seed}{suffix}.db"
     done_marker = db_path.with_suffix(".imported.json")
     timer = PhaseTimer()
     result: dict[str, Any] = {"articles": args.articles, "machine": machine()}
@@ -378,9 +425,12 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             p.unlink(missing_ok=True)
         db = await Database.open(db_path)
         print(f"importing {source.name} into {db_path}", flush=True)
-        result["import"] = await run_import(
-            db, source, args.articles, timer, args.import_budget
-        )
+        if args.fill:
+            result["import"] = await fill_without_related(db, source, args.import_budget)
+        else:
+            result["import"] = await run_import(
+                db, source, args.articles, timer, args.import_budget
+            )
         done_marker.write_text(json.dumps(result["import"]))
     try:
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -453,7 +503,9 @@ def report(r: dict[str, Any]) -> str:
             f"{st.get('has_matches', 0):.1f}×{st.get('has_matches calls', 0):.0f} / "
             f"{st.get('save_search', 0):.1f} / {st.get('search_articles', 0):.1f}]"
         )
-    if not imp.get("reused"):
+    if imp.get("fill"):
+        lines.insert(1, "NOTE: --fill: related index skipped; import rate is NOT the real one")
+    if not imp.get("reused") and not imp.get("fill"):
         lines += ["", "import phases           whole (s)   share   last 10% (s)   share"]
         whole, last = imp["phases_s"], imp["phases_last_10pct_s"]
         total_whole = sum(whole.values()) or 1.0
@@ -482,13 +534,17 @@ def main(argv: list[str] | None = None) -> None:
         "--import-budget", type=float, default=0.0,
         help="stop the import after this many seconds (0: import everything)",
     )
+    parser.add_argument(
+        "--fill", action="store_true",
+        help="store articles without the related index (search/open latency at full size only)",
+    )
     parser.add_argument("--reuse", action="store_true", help="reuse an imported database")
     parser.add_argument("--no-table-sizes", dest="table_sizes", action="store_false")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     data_file("bbc_news.jsonl", args.data)  # fail fast, before any work
     result = asyncio.run(benchmark(args))
-    out = args.out / f"scale-{args.articles}.json"
+    out = args.out / f"scale-{args.articles}{'-fill' if args.fill else ''}.json"
     out.write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str) if args.json else report(result))
 
