@@ -123,7 +123,6 @@ class DeliveryWorker:
         self._chats.record(delivery.chat_id, private, slot)
         if slot > loop.time():
             await asyncio.sleep(slot - loop.time())
-        self._global.note_sent(loop.time())
         task = asyncio.create_task(self._deliver(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
@@ -191,6 +190,7 @@ class DeliveryWorker:
         if payload is None:
             outcome: Outcome = Rejected("article withdrawn before delivery")
         else:
+            await self._global.admit()  # at the moment of sending: stalls cannot bunch sends
             outcome = await self._sender.call(
                 "sendMessage", {"chat_id": delivery.chat_id, **payload}
             )

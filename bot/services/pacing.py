@@ -5,6 +5,7 @@ Kept apart from the delivery worker so the limits are plain, testable arithmetic
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 
 PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
@@ -14,14 +15,16 @@ GROUP_PER_WINDOW = 20  # messages to one group or channel in that window
 # jitter in our connection pool never breaks a limit.
 MARGIN = 0.05  # seconds added to per-chat intervals
 RATE_MARGIN = 0.015  # share by which the global rate stays under the configured one
+WINDOW_MARGIN = 0.015  # seconds: the last `rate` sends must span at least 1 s plus this
 
 
 class GlobalPacer:
-    """Evenly spaced slots at ``rate`` a second, checked against when sends really went out.
+    """Evenly spaced slots at ``rate`` a second, checked again at the moment a send leaves.
 
-    Slots alone are not enough: after the event loop stalls, sends scheduled apart can leave
-    together. So no slot is given while the last ``rate`` real sends fit in one second.
-    Readers' replies take their slot at once (``take_now``), pushing broadcasts back.
+    Slots alone are not enough: after the event loop stalls (a busy machine), sends scheduled
+    apart can leave together. So ``admit`` lets a send leave only while the last ``rate`` real
+    sends span more than a second. Readers' replies count at once (``take_now``) and push
+    broadcast slots back.
     """
 
     def __init__(self, rate: float) -> None:
@@ -32,13 +35,19 @@ class GlobalPacer:
     def reserve(self, now: float) -> float:
         """Take the next slot; returns when it starts (``now`` or later)."""
         slot = max(now, self._next)
-        if len(self._recent) == self._recent.maxlen:
-            slot = max(slot, self._recent[0] + 1.0 + MARGIN)
         self._next = slot + self.interval
         return slot
 
-    def note_sent(self, at: float) -> None:
-        self._recent.append(at)
+    async def admit(self) -> None:
+        """Wait until one more send keeps every one-second window within the rate."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            full = len(self._recent) == self._recent.maxlen
+            if not full or now - self._recent[0] >= 1.0 + WINDOW_MARGIN:
+                self._recent.append(now)
+                return
+            await asyncio.sleep(self._recent[0] + 1.0 + WINDOW_MARGIN - now)
 
     def take_now(self, now: float) -> None:
         """A reader's reply goes out now and counts against the shared budget."""
