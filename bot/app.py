@@ -17,7 +17,7 @@ from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
-from handlers import editors, fallback, membership, reading, subscriptions
+from handlers import editors, fallback, feeds, membership, reading, subscriptions
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     subscriptions.register(app)
     membership.register(app)
     editors.register(app, settings.editor_ids)
+    feeds.register(app, settings.editor_ids)
     fallback.register(app)  # last: it answers what no feature handled
     return app
 
@@ -87,6 +88,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
         await sender.start()
         services.worker = DeliveryWorker(services.db, sender, settings, *app.bot_data[PACERS_KEY])
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
+        polling = asyncio.create_task(feeds.run_poller(app, services, stop), name="feeds")
         try:
             await register_commands(app)
             app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
@@ -102,6 +104,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             if app.running:
                 await app.stop()
             await worker
+            await polling
             await sender.close()
             await services.db.close()
 

@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     send_timeout: float = Field(
         default=15.0, gt=0, le=300, description="Seconds before a send's outcome is unknown."
     )
+    feed_interval: int = Field(
+        default=900, ge=60, le=86_400, description="Seconds between two polls of one feed."
+    )
+    feed_timeout: float = Field(
+        default=20.0, gt=0, le=300, description="Seconds for one feed fetch, body included."
+    )
+    feed_max_bytes: int = Field(
+        default=5_000_000,
+        ge=10_000,
+        le=100_000_000,
+        description="Largest feed body accepted, after decompression.",
+    )
+    feed_concurrency: int = Field(
+        default=20, ge=1, le=200, description="Feeds fetched at the same time."
+    )
     resend_unknown: bool = Field(
         default=False,
         description="Resend a push whose send timed out (at-least-once) instead of giving up "

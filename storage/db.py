@@ -168,8 +168,9 @@ async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connecti
         "PRAGMA busy_timeout = 15000",
         "PRAGMA foreign_keys = ON",
         "PRAGMA temp_store = MEMORY",
-        "PRAGMA cache_size = -262144",  # 256 MiB: the related index is read all over
-        "PRAGMA mmap_size = 1073741824",  # and memory-mapped reads skip a copy per page
+        # The writer reads the related index all over: 256 MiB; the reader needs less.
+        f"PRAGMA cache_size = {-65536 if read_only else -262144}",
+        "PRAGMA mmap_size = 1073741824",  # memory-mapped reads skip a copy per page
         *(["PRAGMA query_only = ON"] if read_only else []),
     ):
         await conn.execute(pragma)
