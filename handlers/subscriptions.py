@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
@@ -40,21 +41,24 @@ async def _target(update: Update, context: HeraldContext) -> tuple[int, str] | N
 
 
 async def subscribe(update: Update, context: HeraldContext) -> None:
-    target = await _target(update, context)
-    if target is not None:
-        change = await subscriptions.subscribe(
-            context.services.db, target[0], command_argument(update)
-        )
-        await reply(update.effective_message, texts.change("subscribe", change))
+    await _change(update, context, "subscribe", subscriptions.subscribe)
 
 
 async def unsubscribe(update: Update, context: HeraldContext) -> None:
+    await _change(update, context, "unsubscribe", subscriptions.unsubscribe)
+
+
+async def _change(
+    update: Update,
+    context: HeraldContext,
+    kind: str,
+    action: Callable[..., Awaitable[subscriptions.Change]],
+) -> None:
+    """/subscribe and /unsubscribe: same checks, same target, same kind of reply."""
     target = await _target(update, context)
     if target is not None:
-        change = await subscriptions.unsubscribe(
-            context.services.db, target[0], command_argument(update)
-        )
-        await reply(update.effective_message, texts.change("unsubscribe", change))
+        change = await action(context.services.db, target[0], command_argument(update))
+        await reply(update.effective_message, texts.change(kind, change))
 
 
 async def list_subscriptions(update: Update, context: HeraldContext) -> None:
