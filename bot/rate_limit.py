@@ -3,7 +3,7 @@
 python-telegram-bot lets an application route every request through a rate limiter. Herald's
 counts each message a reader's command or tap makes against the same global pacer and per-chat
 pacer the delivery worker uses, so the two lanes together stay within Telegram's limits; a reply
-never waits (it takes its slot now and pushes broadcasts back). A reply that
+goes ahead of every broadcast waiting for the same one-second window. A reply that
 still meets a 429 is retried after retry_after, a couple of times, instead of being lost.
 """
 
@@ -78,9 +78,9 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         raise AssertionError("unreachable")
 
     async def _pace(self, chat_id: int) -> None:
-        """Count the reply; it does not wait. A reader tapping through pages gets every edit at
-        once (Telegram tolerates a short burst in a chat), and broadcasts to this chat then
-        keep their distance from it."""
-        now = asyncio.get_running_loop().time()
-        self._pacer.take_now(now)
-        self._chats.record(chat_id, chat_id > 0, now)
+        """Count the reply against the shared budget, ahead of any broadcast. It waits only if
+        the last second is already full; a reader tapping through pages gets every edit at
+        once otherwise (Telegram tolerates a short burst in a chat), and broadcasts to this
+        chat then keep their distance from it."""
+        await self._pacer.admit(reply=True)
+        self._chats.record(chat_id, chat_id > 0, asyncio.get_running_loop().time())

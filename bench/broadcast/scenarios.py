@@ -694,8 +694,48 @@ async def _readers(
     return list(await asyncio.gather(*tasks))
 
 
-async def _latest_run(ctx: Context, rate: float, samples: int, chats: int) -> dict[str, Any]:
-    name = f"latest_during_broadcast-rate{rate:g}"
+# Candidate fix for replies at a broadcast rate near 30 (code with GlobalPacer.admit): the
+# reply passes the same one-second window check as broadcasts instead of going out at once
+# into a full window (a 429, then a 1 s retry), and goes first: while a reply waits for the
+# window, broadcasts do not take the freed slot. (Waiting in admit() without that priority
+# was measured too: p95 0.49 s over 120 samples, but 3.67 s max in a 24-sample run.)
+REPLIES_FIRST = """
+import asyncio
+import bot.rate_limit as rate_limit
+import bot.services.pacing as pacing
+
+async def admit(self, reply=False):
+    loop = asyncio.get_running_loop()
+    self._replies_waiting = getattr(self, "_replies_waiting", 0) + (1 if reply else 0)
+    try:
+        while True:
+            now = loop.time()
+            full = len(self._recent) == self._recent.maxlen
+            held = not reply and self._replies_waiting > 0
+            if not held and (not full or now - self._recent[0] >= 1.0 + pacing.WINDOW_MARGIN):
+                self._recent.append(now)
+                return
+            free_at = self._recent[0] + 1.0 + pacing.WINDOW_MARGIN if full else now
+            await asyncio.sleep(max(0.001, free_at - now))
+    finally:
+        if reply:
+            self._replies_waiting -= 1
+
+async def _pace(self, chat_id):
+    await self._pacer.admit(reply=True)
+    now = asyncio.get_running_loop().time()
+    self._pacer._next = max(self._pacer._next, now) + self._pacer.interval
+    self._chats.record(chat_id, chat_id > 0, now)
+
+pacing.GlobalPacer.admit = admit
+rate_limit.SharedRateLimiter._pace = _pace
+"""
+
+
+async def _latest_run(
+    ctx: Context, rate: float, samples: int, chats: int, patch: str = ""
+) -> dict[str, Any]:
+    name = f"latest_during_broadcast-rate{rate:g}" + ("-patched" if patch else "")
     watch = ReplyWatch(headline(name).title)
     span: dict[str, float] = {}
 
@@ -727,6 +767,7 @@ async def _latest_run(ctx: Context, rate: float, samples: int, chats: int) -> di
         budget=samples * 0.5 + 120,
         before_publish=warm_up,
         during=during,
+        patch=patch,
     )
     latencies = run.extra.get("latencies", [])
     answered = [x for x in latencies if x != float("inf")]
@@ -775,7 +816,12 @@ async def latest_during_broadcast(ctx: Context) -> Result:
     at30 = await _latest_run(ctx, 30, samples, chats)
     at25 = await _latest_run(ctx, 25, samples, chats)
     result = Result("latest_during_broadcast", metrics={"rate30": at30, "rate25": at25})
-    for label, run, judged in (("rate 30", at30, True), ("rate 25 (default)", at25, False)):
+    runs = [("rate 30", at30, True), ("rate 25 (default)", at25, False)]
+    if hasattr(pacing.GlobalPacer, "admit"):
+        first = await _latest_run(ctx, 30, samples, chats, patch=REPLIES_FIRST)
+        result.metrics["rate30_replies_first"] = first
+        runs.append(("rate 30, replies admitted first", first, False))
+    for label, run, judged in runs:
         ok = run["p95"] <= 1.0 if judged else None
         result.check(f"{label}: /latest p50", run["p50"], "s", "info")
         result.check(f"{label}: /latest p95", run["p95"], "s", "≤ 1 s" if judged else "info", ok)

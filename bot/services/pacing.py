@@ -23,14 +23,15 @@ class GlobalPacer:
 
     Slots alone are not enough: after the event loop stalls (a busy machine), sends scheduled
     apart can leave together. So ``admit`` lets a send leave only while the last ``rate`` real
-    sends span more than a second. Readers' replies count at once (``take_now``) and push
-    broadcast slots back.
+    sends span more than a second. Readers' replies go through ``admit`` too, ahead of
+    broadcasts.
     """
 
     def __init__(self, rate: float) -> None:
         self.interval = (1.0 + RATE_MARGIN) / rate
         self._next = 0.0
         self._recent: deque[float] = deque(maxlen=max(1, int(rate)))
+        self._replies_waiting = 0
 
     def reserve(self, now: float) -> float:
         """Take the next slot; returns when it starts (``now`` or later)."""
@@ -38,21 +39,31 @@ class GlobalPacer:
         self._next = slot + self.interval
         return slot
 
-    async def admit(self) -> None:
-        """Wait until one more send keeps every one-second window within the rate."""
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            full = len(self._recent) == self._recent.maxlen
-            if not full or now - self._recent[0] >= 1.0 + WINDOW_MARGIN:
-                self._recent.append(now)
-                return
-            await asyncio.sleep(self._recent[0] + 1.0 + WINDOW_MARGIN - now)
+    async def admit(self, *, reply: bool = False) -> None:
+        """Wait until one more send keeps every one-second window within the rate.
 
-    def take_now(self, now: float) -> None:
-        """A reader's reply goes out now and counts against the shared budget."""
-        self._next = max(self._next, now) + self.interval
-        self._recent.append(now)
+        A reader's reply (``reply=True``) goes first: while one waits, broadcasts do not take
+        the slot it is waiting for, so a reply waits at most for the window, never behind a
+        broadcast.
+        """
+        loop = asyncio.get_running_loop()
+        if reply:
+            self._replies_waiting += 1
+        try:
+            while True:
+                now = loop.time()
+                full = len(self._recent) == self._recent.maxlen
+                free = not full or now - self._recent[0] >= 1.0 + WINDOW_MARGIN
+                if free and (reply or not self._replies_waiting):
+                    self._recent.append(now)
+                    if reply:
+                        self._next = max(self._next, now) + self.interval
+                    return
+                wait = self._recent[0] + 1.0 + WINDOW_MARGIN - now if not free else self.interval
+                await asyncio.sleep(max(wait, 0.001))
+        finally:
+            if reply:
+                self._replies_waiting -= 1
 
     def hold_until(self, moment: float) -> None:
         """No slot before ``moment`` (a 429 paused the lane)."""
