@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database
 
+ROOT = str(Path(__file__).resolve().parents[1])
 READER = 1001
 EDITOR = 4004
 GROUP = -100500
@@ -141,3 +144,26 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still not true after {within} s: {check.__name__}")
         await asyncio.sleep(0.02)
+
+
+async def start_bot_process(
+    api: FakeBotAPI, database: Path, cwd: Path, **settings: str
+) -> asyncio.subprocess.Process:
+    """A real ``python -m bot`` against ``api``, configured only through its environment."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": ROOT,
+        "HERALD_BOT_TOKEN": api.token,
+        "HERALD_API_BASE_URL": api.base_url,
+        "HERALD_DATABASE": str(database),
+        **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )

@@ -4,18 +4,15 @@ that were in flight at the kill can arrive twice."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.services.ingest import ingest, normalise
 from storage import chats, subscriptions
 from storage.db import Database
-from tests.factories import article, eventually, store
+from tests.factories import article, eventually, start_bot_process, store
 
-ROOT = Path(__file__).resolve().parents[1]
 READERS = 400
 IN_FLIGHT = 8  # HERALD_SEND_CONCURRENCY: the most sends that can be in flight at the kill
 
@@ -25,23 +22,8 @@ def _pushed(api: FakeBotAPI, chat_id: int) -> int:
 
 
 async def _start(api: FakeBotAPI, database: Path, tmp_path: Path) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HERALD_BOT_TOKEN": api.token,
-        "HERALD_API_BASE_URL": api.base_url,
-        "HERALD_DATABASE": str(database),
-        "HERALD_BROADCAST_RATE": "300",
-        "HERALD_SEND_CONCURRENCY": str(IN_FLIGHT),
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+    return await start_bot_process(
+        api, database, tmp_path, broadcast_rate="300", send_concurrency=str(IN_FLIGHT)
     )
 
 

@@ -4,17 +4,13 @@ project's fake Bot API: a reader's whole walk, then a clean SIGTERM shutdown."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.samples import seed_samples
 from storage.db import Database
-from tests.factories import Herald, button_data, buttons, settings_for
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.factories import Herald, button_data, buttons, settings_for, start_bot_process
 
 
 async def test_reader_walk_against_a_real_process(tmp_path: Path, api: FakeBotAPI) -> None:
@@ -22,24 +18,8 @@ async def test_reader_walk_against_a_real_process(tmp_path: Path, api: FakeBotAP
     db = await Database.open(database)
     await seed_samples(db)
     await db.close()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HERALD_BOT_TOKEN": api.token,
-        "HERALD_API_BASE_URL": api.base_url,
-        "HERALD_DATABASE": str(database),
-        "HERALD_LOG_LEVEL": "DEBUG",
-    }
     mark = api.mark()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_bot_process(api, database, tmp_path, log_level="DEBUG")
     try:
         await api.wait_for("deleteWebhook", after=mark, timeout=30)
         herald = Herald(api, settings_for(database, api))
