@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     feed_concurrency: int = Field(
         default=20, ge=1, le=200, description="Feeds fetched at the same time."
     )
+    page_timeout: float = Field(
+        default=15.0, gt=0, le=120, description="Seconds to fetch a page for /post URL."
+    )
+    page_max_bytes: int = Field(
+        default=3_000_000,
+        ge=10_000,
+        le=50_000_000,
+        description="Largest web page /post URL reads, after decompression.",
+    )
+    retract_deletes: bool = Field(
+        default=False,
+        description="Retracting an article deletes its delivered copies instead of replacing "
+        "them with a short notice.",
+    )
     resend_unknown: bool = Field(
         default=False,
         description="Resend a push whose send timed out (at-least-once) instead of giving up "
