@@ -88,7 +88,8 @@ async def import_document(update: Update, context: HeraldContext) -> None:
     message = update.effective_message
     document = message.document
     if document.file_size and document.file_size > MAX_OPML_BYTES:
-        await reply(message, Rendered(problem(f"OPML files up to {MAX_OPML_BYTES:,} bytes")))
+        too_big = f"That file is too big: I read OPML files up to {MAX_OPML_BYTES:,} bytes"
+        await reply(message, Rendered(problem(too_big)))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:

@@ -36,7 +36,10 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(api.token, base_url=api.base_url) as client:
+    # base_file_url too: a download must reach the fake, never api.telegram.org
+    async with telegram.Bot(
+        api.token, base_url=api.base_url, base_file_url=api.base_file_url
+    ) as client:
         yield client
 
 
@@ -123,6 +126,105 @@ async def test_photo_url_upload_and_caption(api: FakeBotAPI, bot: telegram.Bot) 
     assert api.messages[CHAT][by_url.message_id].caption == "New"
     with pytest.raises(BadRequest, match="no text in the message"):
         await bot.edit_message_text("t", chat_id=CHAT, message_id=by_url.message_id)
+
+
+async def test_document_upload_get_file_and_download(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    data = b'<?xml version="1.0"?><opml version="2.0"><body/></opml>\n'
+    sent = await bot.send_document(
+        CHAT,
+        telegram.InputFile(data, filename="feeds.opml"),
+        caption="<b>Feeds</b> list",
+        parse_mode="HTML",
+    )
+    document = sent.document
+    assert (document.file_name, document.file_size) == ("feeds.opml", len(data))
+    assert sent.caption == "Feeds list" and sent.text is None
+    stored = api.last_message(CHAT)
+    assert stored is not None and stored.caption == "<b>Feeds</b> list"
+    upload = api.file(stored.document)
+    assert (upload.filename, upload.data) == ("feeds.opml", data)
+    assert api.delivery_counts("sendDocument") == {CHAT: 1}
+
+    file = await bot.get_file(document.file_id)
+    assert file.file_size == len(data) and file.file_path.startswith(api.base_file_url)
+    assert bytes(await file.download_as_bytearray()) == data
+    assert api.downloads == [file.file_path.rsplit(api.token + "/", 1)[1]]
+    again = await bot.get_file(document.file_id)
+    assert again.file_path == file.file_path, "one path a file, as live"
+
+    resent = await bot.send_document(CHAT, document.file_id)
+    assert resent.document.file_id == document.file_id
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_document(CHAT, "not-a-file-id")
+    with pytest.raises(BadRequest, match="no text in the message"):
+        await bot.edit_message_text("t", chat_id=CHAT, message_id=sent.message_id)
+    edited = await bot.edit_message_caption(CHAT, sent.message_id, caption="Renamed")
+    assert edited.caption == "Renamed" and edited.document.file_name == "feeds.opml"
+    with pytest.raises(BadRequest, match="Wrong file_id or the file is temporarily unavailable"):
+        await bot.get_file("BQACAgNever")
+
+
+async def test_download_refuses_unknown_paths_and_wrong_tokens(api: FakeBotAPI) -> None:
+    import aiohttp
+
+    api.send_document(CHAT, None, "a.xml", b"<x/>")
+    file_id = api.updates[-1]["message"]["document"]["file_id"]
+    async with telegram.Bot(
+        api.token, base_url=api.base_url, base_file_url=api.base_file_url
+    ) as client:
+        path = (await client.get_file(file_id)).file_path.rsplit("/", 2)
+    base = api.base_file_url
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}{api.token}/{path[-2]}/{path[-1]}") as response:
+            assert response.status == 200 and await response.read() == b"<x/>"
+        async with session.get(f"{base}{api.token}/documents/never.xml") as response:
+            assert response.status == 404
+        async with session.get(f"{base}1:bad/{path[-2]}/{path[-1]}") as response:
+            assert response.status == 401
+
+
+async def test_user_sends_a_document(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    data = b"<opml><body><outline xmlUrl='http://a.example/rss'/></body></opml>"
+    queued = api.send_document(CHAT, None, "my feeds.opml", data, caption="#world feeds")
+    (update,) = await bot.get_updates(timeout=1)
+    assert update.update_id == queued["update_id"]
+    message = update.message
+    assert message.from_user.id == CHAT and message.chat.type == "private"
+    document = message.document
+    assert (document.file_name, document.file_size) == ("my feeds.opml", len(data))
+    assert message.caption == "#world feeds"
+    assert message.parse_caption_entities() == {message.caption_entities[0]: "#world"}
+    downloaded = await (await bot.get_file(document.file_id)).download_as_bytearray()
+    assert bytes(downloaded) == data
+
+    api.send_document(-100, 7, "report.xml", b"<r/>", mime_type="text/xml")
+    (group_update,) = await bot.get_updates(offset=update.update_id + 1, timeout=1)
+    assert group_update.message.chat.type == "supergroup"
+    assert group_update.message.from_user.id == 7
+    assert group_update.message.document.mime_type == "text/xml"
+    assert group_update.message.caption is None
+
+
+async def test_user_sends_a_photo(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    bold = [{"type": "bold", "offset": 0, "length": 5}]
+    api.send_photo(CHAT, None, caption="Storm hits the coast", caption_entities=bold)
+    api.send_photo(CHAT, None)
+    api.send_photo(CHAT, None, caption="see https://example.com")
+    first, bare, linked = await bot.get_updates(timeout=1)
+    sizes = first.message.photo
+    assert len(sizes) == 3 and len({size.file_id for size in sizes}) == 3
+    assert [s.width for s in sizes] == sorted(s.width for s in sizes), "smallest first"
+    assert [s.file_size for s in sizes] == sorted(s.file_size for s in sizes)
+    assert first.message.caption == "Storm hits the coast"
+    assert first.message.parse_caption_entities() == {first.message.caption_entities[0]: "Storm"}
+    largest = await bot.get_file(sizes[-1].file_id)
+    jpeg = bytes(await largest.download_as_bytearray())
+    assert len(jpeg) == sizes[-1].file_size == largest.file_size
+    assert jpeg.startswith(b"\xff\xd8\xff") and jpeg.endswith(b"\xff\xd9")
+    assert largest.file_path.split("/")[-2] == "photos"
+    assert bare.message.caption is None and bare.message.photo[0].file_id != sizes[0].file_id
+    assert [e.type for e in linked.message.caption_entities] == ["url"]
+    assert api.file(sizes[0].file_id).content_type == "image/jpeg"
 
 
 @pytest.mark.parametrize(
@@ -461,6 +563,14 @@ def test_update_builders_are_ptb_compatible() -> None:
         new_status="kicked",
     )
     assert telegram.Update.de_json(member, None).my_chat_member.new_chat_member.status == "kicked"
+    document = tg.document_dict("BQ1", "a.opml", None, 12)
+    assert document == {
+        "file_id": "BQ1",
+        "file_unique_id": "UBQ1",
+        "file_name": "a.opml",
+        "file_size": 12,
+    }
+    assert telegram.Document.de_json(document, None).file_name == "a.opml"
     assert utf16_len("a😀") == 3
     assert parse_html("<b>a</b>😀<i>b</i>").entities[1] == {
         "type": "italic",

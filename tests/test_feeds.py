@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.fake_api import SentMessage
 from bot.services import feeds, opml
 from bot.services.feed_fetch import FeedPolicy, NotAFeed, html_to_text, parse_feed, title_key
 from bot.services.ingest import InvalidArticle, normalise
-from bot.services.opml import OpmlError, from_opml, to_opml
+from bot.services.opml import MAX_OPML_BYTES, OpmlError, from_opml, to_opml
 from handlers import feeds as feed_handlers
 from storage import feeds as feed_store
 from storage.articles import get_article
 from storage.db import Database
 from tests.conftest import SHARED_DATA, shared_file
-from tests.factories import EDITOR, READER, Herald, eventually
+from tests.factories import EDITOR, GROUP, READER, Herald, eventually
 from tests.feed_server import FeedServer, Item, Resource, atom, rss
 
 POLICY = FeedPolicy(interval=600, timeout=1.0, max_bytes=200_000, concurrency=4)
@@ -432,6 +433,84 @@ def _poller_registered(herald: Herald) -> Callable[[], Awaitable[bool]]:
         return feeds.POLLER_KEY in herald.app.bot_data
 
     return registered
+
+
+# ------------------------------------------------------------- end to end: OPML as files
+
+
+async def send_file(
+    herald: Herald, filename: str, data: bytes, caption: str | None = None
+) -> SentMessage:
+    """The editor sends a file in the private chat; returns Herald's text reply."""
+    mark = herald.api.mark()
+    herald.api.send_document(EDITOR, EDITOR, filename, data, caption)
+    call = await herald.api.wait_for(
+        "sendMessage", lambda c: int(c.params["chat_id"]) == EDITOR, after=mark
+    )
+    assert call.ok, call.error
+    return herald.api.messages[EDITOR][call.result["message_id"]]
+
+
+async def test_export_sends_the_feed_list_as_an_opml_file(
+    herald: Herald, db: Database, server: FeedServer
+) -> None:
+    first, second = server.url("/times.xml"), server.url("/wire.xml")
+    await feeds.add_feed(db, first, "politics", EDITOR, title="Capital Times")
+    await feeds.add_feed(db, second, None, EDITOR)
+    mark = herald.api.mark()
+    herald.api.send_text("/feeds export", chat_id=EDITOR)
+    call = await herald.api.wait_for("sendDocument", after=mark)
+    assert call.ok, call.error
+    sent = herald.api.messages[EDITOR][call.result["message_id"]]
+    assert "Send this file back to me" in sent.visible_text
+    exported = herald.api.file(sent.document)
+    assert exported.filename == "herald-feeds.opml"
+    assert from_opml(exported.data) == [(first, "Capital Times"), (second, second)]
+    assert b'category="politics"' in exported.data
+
+
+async def test_editor_sends_an_opml_file_and_herald_follows_its_feeds(
+    herald: Herald, server: FeedServer
+) -> None:
+    urls = [server.url("/a.xml"), server.url("/b.xml")]
+    data = to_opml([Listed(urls[0], "Agency A"), Listed(urls[1], "Agency B")])
+    answer = await send_file(herald, "from-my-reader.opml", data, caption="world")
+    assert answer.visible_text == "📥 Following 2 new feeds (0 were followed already)."
+    listing = await herald.send("/feeds", chat_id=EDITOR)
+    assert "1. Agency A #world" in listing.visible_text
+    assert "2. Agency B #world" in listing.visible_text
+    again = await send_file(herald, "from-my-reader.opml", data)
+    assert again.visible_text == "📥 Following 0 new feeds (2 were followed already)."
+
+
+async def test_opml_files_from_readers_or_groups_are_ignored(
+    herald: Herald, db: Database, server: FeedServer
+) -> None:
+    data = to_opml([Listed(server.url("/a.xml"), "Agency A")])
+    mark = herald.api.mark()
+    herald.api.send_document(READER, READER, "feeds.opml", data)
+    herald.api.send_document(GROUP, EDITOR, "feeds.opml", data)  # an editor, but not in private
+    reply = await herald.send("/help")
+    sent = [c for c in herald.api.calls[mark:] if c.method == "sendMessage"]
+    assert [c.result["message_id"] for c in sent] == [reply.message_id]
+    assert herald.api.calls_of("getFile") == [] and herald.api.downloads == []
+    assert await count(db, "feeds") == 0
+
+
+async def test_oversized_and_non_opml_files_get_a_short_error(herald: Herald, db: Database) -> None:
+    huge = b"<opml><body>" + b" " * MAX_OPML_BYTES + b"</body></opml>"
+    too_big = await send_file(herald, "huge.opml", huge)
+    assert too_big.visible_text == (
+        "⚠️ That file is too big: I read OPML files up to 1,000,000 bytes."
+    )
+    assert herald.api.downloads == []  # refused on the size Telegram reports, unread
+    a_feed = await send_file(herald, "feed.xml", rss("Not a list", [story(1)]))
+    assert a_feed.visible_text == (
+        "⚠️ I could not import that file: no feeds found (outlines with an xmlUrl)."
+    )
+    garbage = await send_file(herald, "feeds.opml", b"\x89PNG not xml at all")
+    assert garbage.visible_text.startswith("⚠️ I could not import that file: not valid XML")
+    assert await count(db, "feeds") == 0
 
 
 async def test_remove_by_url_and_bad_numbers(db: Database) -> None:

@@ -2,13 +2,19 @@
 
 :class:`FakeBotAPI` is a real HTTP server on 127.0.0.1 speaking the Bot API wire protocol, so
 the bot under test runs its unmodified python-telegram-bot stack (``HTTPXRequest``, retries,
-``Updater`` long polling) against it: point ``Bot(base_url=api.base_url)`` or
-``ApplicationBuilder().base_url(api.base_url)`` at it. Mocking PTB would hide exactly the bugs
-this double exists to catch: HTML Telegram refuses, texts over 4096 UTF-16 units, 65-byte
-``callback_data``, unanswered or double-answered callback queries, flood-wait handling.
+``Updater`` long polling, file downloads) against it: point ``Bot(base_url=api.base_url,
+base_file_url=api.base_file_url)`` or the ``ApplicationBuilder`` equivalents at it. Mocking
+PTB would hide exactly the bugs this double exists to catch: HTML Telegram refuses, texts over
+4096 UTF-16 units, 65-byte ``callback_data``, unanswered or double-answered callback queries,
+flood-wait handling.
 
-State is kept in plain, inspectable attributes (``calls``, ``messages``, ``chats``...). The
-user side (``send_text``, ``press_button``...) queues updates that ``getUpdates`` delivers.
+State is kept in plain, inspectable attributes (``calls``, ``messages``, ``chats``, ``files``...).
+The user side (``send_text``, ``send_document``, ``send_photo``, ``press_button``...) queues
+updates that ``getUpdates`` delivers.
+
+Files: what the bot uploads (``sendPhoto``, ``sendDocument``) and what users send is kept in
+``files`` by file_id; ``getFile`` gives it a ``file_path`` and ``GET /file/bot<token>/<path>``
+serves the bytes, so a handler that downloads a user's file runs PTB's real download code.
 Everything runs on one event loop; call the user-side methods from that loop's thread.
 
 Delivery under load: ``limits=FloodLimits()`` enforces Telegram's flood limits (429 with
@@ -24,6 +30,7 @@ import asyncio
 import itertools
 import json
 import logging
+import mimetypes
 import re
 import time
 from collections.abc import Callable
@@ -76,10 +83,18 @@ log = logging.getLogger("herald.fakeapi")
 Handler = Callable[[JSON], Any]
 
 DEFAULT_GROUP_USER_ID = 1001  # "someone in the group" when a test does not care who
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
 _CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
     "choose_sticker find_location record_video_note upload_video_note".split()
 )
+
+
+def _fake_jpeg(size: int) -> bytes:
+    """``size`` bytes framed like a JPEG (SOI, JFIF header, padding, EOI); not a real picture."""
+    head = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    tail = b"\xff\xd9"
+    return head + bytes(max(size - len(head) - len(tail), 0)) + tail
 
 
 class FakeBotAPI:
@@ -121,6 +136,8 @@ class FakeBotAPI:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.menu_buttons: dict[int | None, JSON] = {}
         self.files: dict[str, UploadedFile | str] = {}  # file_id -> upload or source URL
+        self.downloads: list[str] = []  # file_path of every file the bot downloaded
+        self._file_paths: dict[str, str] = {}  # file_path (from getFile) -> file_id
         self.updates: list[JSON] = []  # every update ever queued, for inspection
         self.bot_user = tg.user_dict(bot_id, "Herald", username=bot_username, is_bot=True)
         self._port = port
@@ -135,7 +152,11 @@ class FakeBotAPI:
         self._answers: dict[str, list[JSON]] = {}
         self._failures: list[InjectedFailure] = []
         self._chat_failures: dict[int, ChatFailure] = {}
-        self._deliveries: dict[str, dict[int, int]] = {"sendMessage": {}, "sendPhoto": {}}
+        self._deliveries: dict[str, dict[int, int]] = {
+            "sendMessage": {},
+            "sendPhoto": {},
+            "sendDocument": {},
+        }
         self._poll_generation = 0
         self._stopping = False
         self._wakeup = asyncio.Event()
@@ -155,6 +176,8 @@ class FakeBotAPI:
             "deleteMyCommands": self._delete_my_commands,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "getFile": self._get_file,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -183,6 +206,7 @@ class FakeBotAPI:
         self._wakeup = asyncio.Event()
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
         self._runner = web.AppRunner(
             app,
             handle_signals=False,
@@ -220,7 +244,10 @@ class FakeBotAPI:
 
     @property
     def base_file_url(self) -> str:
-        """Value for ``Bot(base_file_url=...)`` (file downloads are not served yet)."""
+        """Value for ``Bot(base_file_url=...)``: PTB appends ``<token>/<file_path>``.
+
+        Derived like ``Settings.file_url`` derives Telegram's from the base URL.
+        """
         return self.base_url.removesuffix("/bot") + "/file/bot"
 
     # ------------------------------------------------------------------ inspection
@@ -271,15 +298,26 @@ class FakeBotAPI:
         return [msg for msg in self.messages.get(chat_id, {}).values() if not msg.deleted]
 
     def delivery_counts(self, method: str = "sendMessage") -> dict[int, int]:
-        """Successful ``sendMessage`` (or ``"sendPhoto"``) calls per chat, deletions included.
+        """Successful ``sendMessage`` (``"sendPhoto"``, ``"sendDocument"``) calls per chat.
 
-        A chat absent from the dict got nothing; a count above 1 for a one-message broadcast
-        is a duplicate. Cheap: the counts are kept as messages are stored.
+        Deletions included. A chat absent from the dict got nothing; a count above 1 for a
+        one-message broadcast is a duplicate. Cheap: the counts are kept as messages are stored.
         """
         counts = self._deliveries.get(self._canonical_name(method))
         if counts is None:
             raise ValueError(f"deliveries are counted for {sorted(self._deliveries)}, not {method}")
         return dict(counts)
+
+    def file(self, file_id: str) -> UploadedFile:
+        """Name, type and bytes under ``file_id`` (e.g. ``api.file(message.document)``).
+
+        Raises ``LookupError`` for ids the fake never issued and for files sent by URL (the
+        fake does not fetch URLs, so it has no bytes for them).
+        """
+        source = self.files.get(file_id)
+        if not isinstance(source, UploadedFile):
+            raise LookupError(f"no bytes stored under file_id {file_id!r}")
+        return source
 
     def answers_for(self, callback_query_id: str) -> list[JSON]:
         """Parameters of the successful answerCallbackQuery calls for this query."""
@@ -440,6 +478,61 @@ class FakeBotAPI:
         )
         return self.add_update({"update_id": next(self._update_ids), "message": message})
 
+    def send_document(
+        self,
+        chat_id: int,
+        user_id: int | None,
+        filename: str,
+        data: bytes,
+        caption: str | None = None,
+        mime_type: str | None = None,
+    ) -> JSON:
+        """A user sends a file; returns the Update (its ``message.document`` has the file_id).
+
+        The bytes are stored under a new file_id, so the bot can ``getFile`` and download them.
+        ``mime_type`` defaults to a guess from ``filename``, as clients do. ``user_id`` None:
+        the chat's user in a private chat, ``DEFAULT_GROUP_USER_ID`` in a group.
+        """
+        mime = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        file_id = f"BQACAgFake{next(self._file_ids):06d}"
+        self.files[file_id] = UploadedFile(filename, mime, bytes(data))
+        return self._user_message(
+            chat_id,
+            user_id,
+            document=tg.document_dict(file_id, filename, mime, len(data)),
+            caption=caption or None,
+            caption_entities=(tg.detect_entities(caption) if caption else None) or None,
+        )
+
+    def send_photo(
+        self,
+        chat_id: int,
+        user_id: int | None,
+        caption: str | None = None,
+        caption_entities: list[JSON] | None = None,
+    ) -> JSON:
+        """A user sends a picture; returns the Update (``message.photo``, smallest size first).
+
+        Each size is a small fake JPEG of exactly its ``file_size`` bytes, stored under its own
+        file_id as Telegram does. ``caption_entities`` None: those Telegram detects in the
+        caption (commands, links, hashtags); pass a list for formatting (bold, text_link...).
+        """
+        file_id = f"AgACAgFake{next(self._file_ids):06d}"
+        sizes = tg.photo_sizes(file_id)
+        for size in sizes:
+            self.files[size["file_id"]] = UploadedFile(
+                f"{size['file_id']}.jpg", "image/jpeg", _fake_jpeg(size["file_size"])
+            )
+        if caption_entities is None and caption:
+            caption_entities = tg.detect_entities(caption)
+        return self._user_message(
+            chat_id,
+            user_id,
+            photo=sizes,
+            caption=caption or None,
+            caption_entities=caption_entities or None,
+        )
+
     def press_button(
         self,
         chat_id: int,
@@ -507,6 +600,16 @@ class FakeBotAPI:
         )
         return self.add_update(update)
 
+    def _user_message(self, chat_id: int, user_id: int | None, **content: Any) -> JSON:
+        """Queue a user's non-text message (``content``: document, photo, caption...)."""
+        uid = user_id if user_id is not None else self._default_user(chat_id, None)
+        user = self.users.setdefault(uid, tg.user_dict(uid, "Alice"))
+        self._ensure_chat(chat_id)
+        message = tg.message_dict(
+            self._new_message_id(chat_id), self.chats[chat_id], user, **content
+        )
+        return self.add_update({"update_id": next(self._update_ids), "message": message})
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -541,6 +644,20 @@ class FakeBotAPI:
         if hold > 0:  # fail_chat(..., "timeout"): delivered and recorded, answered late
             await asyncio.sleep(hold)
         return web.json_response(body, status=status)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file ``getFile`` gave a path."""
+        if request.match_info["token"] != self.token:
+            return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+        path = request.match_info["file_path"]
+        source = self.files.get(self._file_paths.get(path, ""))
+        if not isinstance(source, UploadedFile):
+            return web.json_response(ApiError(404, "Not Found").body(), status=404)
+        self.downloads.append(path)
+        self._notify()
+        return web.Response(
+            body=source.data, content_type=source.content_type or "application/octet-stream"
+        )
 
     def _admit(self, call: ApiCall) -> tuple[ApiError | None, float]:
         """Injected failure, flood check, per-chat failure: (error or None, hold seconds)."""
@@ -724,8 +841,10 @@ class FakeBotAPI:
         extra: JSON = {"edit_date": msg.edit_date}
         if msg.photo is not None:
             extra["photo"] = tg.photo_sizes(msg.photo)
-            if msg.caption:
-                extra.update(caption=msg.visible_text, caption_entities=msg.entities or None)
+        if msg.document is not None:
+            extra["document"] = self._document_json(msg.document)
+        if msg.has_media and msg.caption:
+            extra.update(caption=msg.visible_text, caption_entities=msg.entities or None)
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             extra["reply_markup"] = msg.reply_markup
         return tg.message_dict(
@@ -733,10 +852,17 @@ class FakeBotAPI:
             self.chats[msg.chat_id],
             self.bot_user,
             date=msg.date,
-            text=msg.visible_text if msg.photo is None else None,
-            entities=msg.entities if msg.photo is None else None,
+            text=None if msg.has_media else msg.visible_text,
+            entities=None if msg.has_media else msg.entities,
             **extra,
         )
+
+    def _document_json(self, file_id: str) -> JSON:
+        source = self.files.get(file_id)
+        if isinstance(source, UploadedFile):
+            return tg.document_dict(file_id, source.filename, source.content_type, len(source.data))
+        name = str(source or "").rsplit("/", 1)[-1].split("?", 1)[0] or None  # sent by URL
+        return tg.document_dict(file_id, name, mimetypes.guess_type(name or "")[0], None)
 
     def _find_message(self, params: JSON, action: str) -> SentMessage:
         chat_id = self._chat_id(params)
@@ -856,6 +982,53 @@ class FakeBotAPI:
         self._count_delivery("sendPhoto", chat_id)
         return message
 
+    def _send_document(self, params: JSON) -> JSON:
+        """``document`` may be an upload, an http(s) URL or a file_id this fake issued earlier.
+
+        An upload keeps its file name, MIME type and bytes: ``api.file(message.document)``.
+        """
+        chat_id = self._chat_id(params, can_post=True)
+        parsed = self._caption(params)
+        document = params.get("document")
+        if document is None or document == "":
+            raise bad_request("there is no document in the request")
+        if isinstance(document, str) and document in self.files:
+            file_id = document
+        elif isinstance(document, UploadedFile) or re.fullmatch(r"https?://\S+", str(document)):
+            file_id = f"BQACAgFake{next(self._file_ids):06d}"
+            self.files[file_id] = document
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        caption = params.get("caption") or None
+        message = self._store(chat_id, parsed, params, caption=caption, document=file_id)
+        self._count_delivery("sendDocument", chat_id)
+        return message
+
+    def _get_file(self, params: JSON) -> JSON:
+        """A ``File`` with a ``file_path`` the download route serves (the same path each time).
+
+        Only files whose bytes the fake holds can be fetched; one sent by URL is "temporarily
+        unavailable", and one over 20 MB "too big", as the cloud Bot API answers.
+        """
+        file_id = str(params.get("file_id") or "")
+        if not file_id:
+            raise bad_request("file_id not specified")
+        source = self.files.get(file_id)
+        if not isinstance(source, UploadedFile):
+            raise bad_request("wrong file_id or the file is temporarily unavailable")
+        if len(source.data) > MAX_DOWNLOAD_BYTES:
+            raise bad_request("file is too big")
+        folder = "photos" if (source.content_type or "").startswith("image/") else "documents"
+        suffix = "." + source.filename.rsplit(".", 1)[1] if "." in (source.filename or "") else ""
+        path = f"{folder}/{file_id}{suffix}"
+        self._file_paths[path] = file_id
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"U{file_id}",
+            "file_size": len(source.data),
+            "file_path": path,
+        }
+
     def _apply_edit(
         self, msg: SentMessage, parsed: ParsedText | None, markup: JSON | None, **fields: Any
     ) -> JSON:
@@ -880,7 +1053,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         msg = self._find_message(params, "edit")
-        if msg.photo is not None:
+        if msg.has_media:
             raise bad_request("there is no text in the message to edit")
         return self._apply_edit(
             msg, parsed, markup, text=params["text"], parse_mode=params.get("parse_mode")
@@ -892,7 +1065,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         msg = self._find_message(params, "edit")
-        if msg.photo is None:
+        if not msg.has_media:
             raise bad_request("there is no caption in the message to edit")
         return self._apply_edit(
             msg,

@@ -33,7 +33,14 @@ from bot.sandbox.fake_state import ApiError
 
 #: Methods that count as sends (Telegram limits messages *to chats*, edits included).
 COUNTED_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption", "editMessageReplyMarkup"}
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
 )
 GLOBAL_WINDOW = 1.0
 GROUP_WINDOW = 60.0

@@ -22,7 +22,7 @@ STRING_PARAMS = frozenset(
     "text caption parse_mode callback_query_id inline_query_id inline_message_id url photo "
     "action title description custom_title language_code next_offset switch_pm_text "
     "switch_pm_parameter button_text business_connection_id message_effect_id emoji "
-    "short_description name".split()
+    "short_description name document file_id".split()
 )
 # Object-typed parameters that some clients send as JSON text even inside a JSON body.
 OBJECT_PARAMS = frozenset(
@@ -54,7 +54,11 @@ def bad_request(reason: str) -> ApiError:
 
 @dataclass
 class UploadedFile:
-    """A file the bot uploaded via multipart (e.g. ``sendPhoto`` with bytes)."""
+    """A file's name, type and bytes, kept so ``getFile`` and downloads can serve it.
+
+    The bot's come from multipart ``sendPhoto``/``sendDocument``; a user's from
+    ``FakeBotAPI.send_document``/``send_photo``.
+    """
 
     filename: str | None
     content_type: str | None
@@ -88,12 +92,18 @@ class SentMessage:
     parse_mode: str | None = None
     reply_markup: JSON | None = None
     photo: str | None = None  # file_id
+    document: str | None = None  # file_id; the bytes are ``FakeBotAPI.file(document).data``
     visible_text: str = ""  # what the user sees, after entity parsing
     entities: list[JSON] = field(default_factory=list)
     edit_count: int = 0
     edit_date: int | None = None
     deleted: bool = False
     history: list[JSON] = field(default_factory=list)
+
+    @property
+    def has_media(self) -> bool:
+        """A photo or a document: it has a caption, not a text (and edits must say which)."""
+        return self.photo is not None or self.document is not None
 
     @property
     def edited(self) -> bool:

@@ -117,6 +117,19 @@ def photo_sizes(file_id: str) -> list[JSON]:
     ]
 
 
+def document_dict(
+    file_id: str, file_name: str | None, mime_type: str | None, file_size: int | None
+) -> JSON:
+    """The ``document`` of a Message (a general file); unknown fields are omitted, as live."""
+    document: JSON = {"file_id": file_id, "file_unique_id": f"U{file_id}"}
+    for key, value in (("file_name", file_name), ("mime_type", mime_type)):
+        if value:
+            document[key] = value
+    if file_size is not None:
+        document["file_size"] = file_size
+    return document
+
+
 def detect_entities(text: str) -> list[JSON]:
     """Entities Telegram's clients/servers attach to a plain user message.
 
