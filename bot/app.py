@@ -52,8 +52,8 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     reading.register(app)
     subscriptions.register(app)
     membership.register(app)
-    editors.register(app, settings.editor_ids)
-    feeds.register(app, settings.editor_ids)
+    editor_filter = editors.register(app, settings.editor_ids)
+    feeds.register(app, editor_filter)
     fallback.register(app)  # last: it answers what no feature handled
     return app
 
@@ -61,6 +61,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
 async def start_services(app: Application, settings: Settings) -> Services:
     services = Services(settings=settings, db=await Database.open(settings.database))
     app.bot_data[SERVICES_KEY] = services
+    await editors.load_editors(app)
     return services
 
 

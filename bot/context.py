@@ -28,6 +28,12 @@ class Services:
         if self.worker is not None:
             self.worker.wake()
 
+    def article_changed(self, article_id: int) -> None:
+        """An article was corrected or retracted: render it afresh, then send what was queued."""
+        if self.worker is not None:
+            self.worker.forget(article_id)
+            self.worker.wake()
+
 
 class HeraldContext(CallbackContext[ExtBot[None], dict, dict, dict]):
     """PTB's context with typed access to Herald's services."""

@@ -11,14 +11,15 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
-from storage.articles import Headline
+from storage.articles import Article, Headline
 from storage.search import MATCH_END, MATCH_START
 
 MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_BUTTON_TITLE = 60
 
@@ -252,8 +253,8 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
     if a.topics:
         meta += " · " + " ".join("#" + t.replace(" ", "_") for t in a.topics)
     head.append(escaped_within(meta, 300))
-    if a.updated_at > a.published_at + 60:
-        head.append(f"<i>Updated {_datetime(a.updated_at)}</i>")
+    if a.edited_at is not None:
+        head.append(f"<i>✏️ Updated {_datetime(a.edited_at)}</i>")
     top = "\n".join(head)
     tail = ""
     if a.url:
@@ -350,15 +351,21 @@ def _lead(summary: str, body: str, limit: int = 200) -> str:
 
 
 def push(view: ArticleView) -> Rendered:
-    """The pushed headline: title, one-line summary, link; Read and related buttons."""
+    """The pushed headline: title, one-line summary, link; Read and related buttons.
+
+    An article with a photo posted from Telegram goes out as that photo with this text as its
+    caption, so the text always fits a caption (1024 units) too.
+    """
     a = view.article
-    lines = [f"<b>{escaped_within(a.title, 600)}</b>"]
+    lines = [f"<b>{escaped_within(a.title, 500)}</b>"]
     lead = _lead(a.summary, a.body)
     if lead:
         lines.append(html.escape(lead, quote=False))
     if a.url:
         label = html.escape(a.source or "Read at the source", quote=False)
         lines.append(f'<a href="{html.escape(a.url, quote=True)}">{label}</a>')
+    if a.edited_at is not None:
+        lines.append(f"<i>✏️ Updated {_datetime(a.edited_at)}</i>")
     rows = [
         [InlineKeyboardButton("📖 Read", callback_data=callback(OPEN, a.id, ALL_LATEST.encode()))]
     ]
@@ -372,3 +379,23 @@ def push(view: ArticleView) -> Rendered:
         for r in view.related[:3]
     ]
     return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def push_link_preview(article: Article) -> LinkPreviewOptions:
+    """A pushed text shows the article's image (a web image) as a large preview, else none.
+
+    A preview cannot fail a send the way a photo URL Telegram cannot fetch would.
+    """
+    if article.image_url and not article.image_file_id:
+        return LinkPreviewOptions(
+            url=article.image_url, prefer_large_media=True, show_above_text=True
+        )
+    return LinkPreviewOptions(is_disabled=True)
+
+
+def retraction_notice(article: Article, when: int) -> str:
+    """What a retracted article's delivered copies are replaced with."""
+    return (
+        f"🚫 <b>Retracted.</b> The editors withdrew this article on {_date(when)}."
+        f"\n<i>{escaped_within(article.title, 300)}</i> is no longer available."
+    )

@@ -1,4 +1,4 @@
-"""Rendering for subscriptions, groups, channels and editors' figures. Pure, like rendering."""
+"""Rendering for subscriptions, groups and channels. Pure, like rendering."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.rendering import ADD_TOPIC, REMOVE_SUBSCRIPTION, Rendered, callback, shorten
-from bot.services.stats import Stats
 from bot.services.subscriptions import Change, describe
 from storage.articles import Topic
 from storage.subscriptions import Subscription
 
 ADMINS_ONLY = "Only this chat's admins can change what Herald sends here."
-EDITORS_ONLY = "Sorry, only Herald's editors can do that."
 SUBSCRIBE_USAGE = (
     "\n\nUse <code>/subscribe</code> for everything, <code>/subscribe politics sport</code> for "
     'topics (see /topics), or <code>/subscribe "climate deal"</code> for a keyword or phrase.'
@@ -127,21 +125,3 @@ def channel_ready(title: str) -> Rendered:
         "and /subscriptions in this chat change what Herald posts there. "
         "<code>/channel off</code> to manage this chat again."
     )
-
-
-def stats(figures: Stats) -> Rendered:
-    d = figures.deliveries
-    lines = ["<b>Herald figures</b>", "", "<b>Subscribers</b> (chats, by kind)"]
-    if not figures.subscribers:
-        lines.append("none yet")
-    for row in figures.subscribers[:30]:
-        what = {"all": "everything", "keyword": "keywords"}.get(row.kind, f"#{row.label}")
-        lines.append(f"• {html.escape(what)} — {row.chat_kind}: {row.chats:,}")
-    lines += [
-        "",
-        "<b>Deliveries</b>",
-        f"pending now: {d.pending:,}",
-        f"last 24 h: {d.sent:,} sent, {d.failed:,} failed, {d.unknown:,} unknown",
-        f"paused chats (blocked or removed): {figures.paused_chats:,}",
-    ]
-    return Rendered("\n".join(lines))

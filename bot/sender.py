@@ -29,7 +29,8 @@ import aiohttp
 from telegram import CallbackQuery, LinkPreviewOptions, Message
 from telegram.error import BadRequest
 
-from bot.rendering import Rendered
+from bot.rendering import Rendered, push_link_preview
+from storage.articles import Article
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,19 @@ async def reply(message: Message, rendered: Rendered, *, preview: bool = False) 
         reply_markup=rendered.keyboard,
         link_preview_options=None if preview else NO_PREVIEW,
         do_quote=message.chat.type != "private",
+    )
+
+
+async def reply_as_push(message: Message, rendered: Rendered, article: Article) -> Message:
+    """Answer with ``rendered`` the way the article is pushed: a photo post as that photo."""
+    if article.image_file_id:
+        return await message.reply_photo(
+            article.image_file_id, caption=rendered.text, reply_markup=rendered.keyboard
+        )
+    return await message.reply_text(
+        rendered.text,
+        reply_markup=rendered.keyboard,
+        link_preview_options=push_link_preview(article),
     )
 
 

@@ -21,7 +21,7 @@ from bot.rendering import MAX_MESSAGE, Rendered, escaped_within, utf16_len
 from bot.sender import reply
 from bot.services import feeds, opml
 from bot.services.opml import MAX_OPML_BYTES, OpmlError
-from handlers.editors import not_an_editor
+from handlers.editors import editor_filter, not_an_editor
 from handlers.reading import command_argument
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,9 @@ async def run_poller(app: Application, services: Services, stop: asyncio.Event) 
     It lives here because telling the editors is a Telegram matter; the polling is the
     service's. ``/feeds add`` finds it in ``bot_data`` to poll a new feed at once.
     """
-    editor_ids = sorted(services.settings.editor_ids)
 
     async def notify(text: str) -> None:
-        for editor in editor_ids:
+        for editor in sorted(editor_filter(app).user_ids):  # owners and added editors, as of now
             try:
                 await app.bot.send_message(editor, text)
             except TelegramError as exc:  # an editor who never opened the chat, say
@@ -133,9 +132,12 @@ async def run_poller(app: Application, services: Services, stop: asyncio.Event) 
         app.bot_data.pop(feeds.POLLER_KEY, None)
 
 
-def register(app: Application, editor_ids: frozenset[int]) -> None:
-    """Before ``fallback.register``: a non-editor's /feeds is refused, not 'unknown'."""
-    editors = filters.User(user_id=list(editor_ids)) & filters.ChatType.PRIVATE
+def register(app: Application, editor_filter: filters.User) -> None:
+    """Before ``fallback.register``: a non-editor's /feeds is refused, not 'unknown'.
+
+    ``editor_filter`` is the shared editors filter from ``handlers.editors.register``.
+    """
+    editors = editor_filter & filters.ChatType.PRIVATE
     opml = filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")
     app.add_handler(CommandHandler("feeds", feeds_command, filters=editors))
     app.add_handler(CommandHandler("feeds", not_an_editor))

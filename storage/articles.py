@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class NewArticle:
     published_at: int
     content_hash: str
     external_id: str | None = None
+    image_file_id: str | None = None  # a photo posted from Telegram (sent by file id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Article:
     published_at: int
     updated_at: int
     status: str
+    image_file_id: str | None = None
+    edited_at: int | None = None  # the last correction, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +80,9 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
             """
             INSERT OR IGNORE INTO articles (external_id, title, summary, body, url, authors,
                                             source, image_url, published_at, updated_at,
-                                            content_hash)
+                                            content_hash, image_file_id)
             VALUES (:external_id, :title, :summary, :body, :url, :authors, :source,
-                    :image_url, :published_at, :published_at, :content_hash)
+                    :image_url, :published_at, :published_at, :content_hash, :image_file_id)
             RETURNING id
             """,
             {
@@ -92,6 +96,7 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
                 "image_url": new.image_url,
                 "published_at": new.published_at,
                 "content_hash": new.content_hash,
+                "image_file_id": new.image_file_id,
             },
         )
         ids.append(None if row is None else int(row[0]))
@@ -149,6 +154,8 @@ async def get_article(db: Database, article_id: int) -> Article | None:
         published_at=row["published_at"],
         updated_at=row["updated_at"],
         status=row["status"],
+        image_file_id=row["image_file_id"],
+        edited_at=row["edited_at"],
     )
 
 
@@ -235,3 +242,75 @@ async def set_status(db: Database, article_id: int, status: str, now: int) -> bo
         {"status": status, "now": now, "id": article_id},
     )
     return changed > 0
+
+
+class DuplicateContent(ValueError):
+    """A correction would make the article equal to another stored one."""
+
+
+async def update_content(db: Database, article_id: int, new: NewArticle, now: int) -> None:
+    """Replace an article's text, link and topics (a correction); search follows by trigger.
+
+    Raises ``DuplicateContent`` when another article already has this text or link.
+    Run inside the caller's transaction.
+    """
+    try:
+        await db.execute(
+            """
+            UPDATE articles SET title = :title, summary = :summary, body = :body, url = :url,
+                   content_hash = :hash, edited_at = :now, updated_at = :now
+            WHERE id = :id
+            """,
+            {
+                "title": new.title,
+                "summary": new.summary,
+                "body": new.body,
+                "url": new.url,
+                "hash": new.content_hash,
+                "now": now,
+                "id": article_id,
+            },
+        )
+    except sqlite3.IntegrityError as exc:
+        raise DuplicateContent(str(exc)) from None
+    published_at = int(
+        await db.scalar("SELECT published_at FROM articles WHERE id = ?", (article_id,))
+    )
+    await db.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
+    if new.topics:
+        topic_ids = await ensure_topics(db, new.topics)
+        await db.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic_id, published_at, article_id)"
+            " VALUES (?, ?, ?)",
+            [(topic_ids[name.casefold()], published_at, article_id) for name in new.topics],
+        )
+
+
+async def record_tap(db: Database, article_id: int, now: int) -> None:
+    """A reader opened ``article_id`` with a button."""
+    await db.execute(
+        "INSERT INTO article_taps (article_id, day, taps) VALUES (?, ?, 1)"
+        " ON CONFLICT (article_id, day) DO UPDATE SET taps = taps + 1",
+        (article_id, now // 86_400),
+    )
+
+
+async def taps(db: Database, article_id: int) -> int:
+    value = await db.scalar(
+        "SELECT coalesce(sum(taps), 0) FROM article_taps WHERE article_id = ?", (article_id,)
+    )
+    return int(value)
+
+
+async def most_read(db: Database, day: int, limit: int) -> list[tuple[Headline, int]]:
+    """The published articles tapped most on ``day`` (unix seconds // 86400), with their taps."""
+    rows = await db.fetchall(
+        """
+        SELECT a.id, a.title, a.published_at, a.source, t.taps FROM article_taps t
+        JOIN articles a ON a.id = t.article_id
+        WHERE t.day = ? AND a.status = 'published'
+        ORDER BY t.taps DESC, a.id DESC LIMIT ?
+        """,
+        (day, limit),
+    )
+    return [(_headline(row), int(row["taps"])) for row in rows]

@@ -18,7 +18,9 @@ SENT = "sent"
 FAILED = "failed"
 UNKNOWN = "unknown"
 
-NEW = "new"
+NEW = "new"  # the article itself
+EDIT = "edit"  # a correction: edit the delivered copy in place
+RETRACT = "retract"  # a retraction: replace (or delete) the delivered copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class Delivery:
     kind: str
     attempts: int
     priority: int
+    target_message_id: int | None = None  # edit, retract: the delivered copy's message id
+    target_status: str | None = None  # … and the status of the row that delivered it
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +74,38 @@ async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
         WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= :now
                      ORDER BY priority DESC, id LIMIT :limit)
         RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
-                  article_id, kind, attempts, priority
+                  article_id, kind, attempts, priority,
+                  (SELECT o.message_id FROM outbox o WHERE o.chat_id = outbox.chat_id
+                   AND o.article_id = outbox.article_id AND o.kind = 'new'
+                   AND outbox.kind != 'new'),
+                  (SELECT o.status FROM outbox o WHERE o.chat_id = outbox.chat_id
+                   AND o.article_id = outbox.article_id AND o.kind = 'new'
+                   AND outbox.kind != 'new')
         """,
         {"now": now, "now_int": int(now), "limit": limit},
     )
-    found = [Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6]) for r in rows]
+    found = [
+        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
+    ]
     found.sort(key=lambda d: (-d.priority, d.id))
     return found
 
 
 async def mark_sent(db: Database, delivery_id: int, message_id: int | None, now: int) -> None:
+    """Record a delivery. Only a row still ``sending``: a correction queued again while its
+    previous edit was in flight stays ``pending``, so the newest text goes out too."""
     await db.execute(
         "UPDATE outbox SET status = 'sent', message_id = :m, attempts = attempts + 1,"
-        " error = NULL, updated_at = :now WHERE id = :id",
+        " error = NULL, updated_at = :now WHERE id = :id AND status = 'sending'",
         {"m": message_id, "now": now, "id": delivery_id},
     )
 
 
 async def mark_done(db: Database, delivery_id: int, status: str, error: str, now: int) -> None:
-    """End a row as ``failed`` or ``unknown``, keeping the reason."""
+    """End a row as ``failed`` or ``unknown``, keeping the reason (only a row still sending)."""
     await db.execute(
         "UPDATE outbox SET status = :status, error = :error, attempts = attempts + 1,"
-        " updated_at = :now WHERE id = :id",
+        " updated_at = :now WHERE id = :id AND status = 'sending'",
         {"status": status, "error": error[:500], "now": now, "id": delivery_id},
     )
 
@@ -165,3 +179,67 @@ async def chat_of(db: Database, delivery_id: int) -> int | None:
     """The chat a row now belongs to (after a migration), or None if the row is gone."""
     row = await db.fetchone("SELECT chat_id FROM outbox WHERE id = ?", (delivery_id,))
     return None if row is None else int(row[0])
+
+
+async def queue_followups(db: Database, article_id: int, kind: str, priority: int, now: int) -> int:
+    """Queue a correction or retraction for every copy of ``article_id`` delivered or in flight.
+
+    A copy still in flight gets its row too: the worker waits for the copy's message id. An
+    earlier correction of the same copy is queued again (the newest text wins). Run in the
+    caller's transaction.
+    """
+    return await db.execute_changes(
+        """
+        INSERT INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
+        SELECT chat_id, article_id, :kind, :priority, :now, :now FROM outbox
+        WHERE article_id = :article AND kind = 'new' AND status IN ('sent', 'sending')
+        ON CONFLICT (chat_id, article_id, kind) DO UPDATE
+            SET status = 'pending', attempts = 0, not_before = 0, error = NULL,
+                priority = excluded.priority, updated_at = excluded.updated_at
+        """,
+        {"article": article_id, "kind": kind, "priority": priority, "now": now},
+    )
+
+
+async def withdraw(db: Database, article_id: int, reason: str, now: int) -> int:
+    """A retracted article: what has not gone out yet (copies, corrections) never will."""
+    return await db.execute_changes(
+        "UPDATE outbox SET status = 'failed', error = :reason, updated_at = :now"
+        " WHERE article_id = :article AND status = 'pending' AND kind IN ('new', 'edit')",
+        {"reason": reason, "now": now, "article": article_id},
+    )
+
+
+async def article_of_message(db: Database, chat_id: int, message_id: int) -> int | None:
+    """The article a delivered copy shows (an editor replying to it with /edit)."""
+    value = await db.scalar(
+        "SELECT article_id FROM outbox WHERE chat_id = ? AND message_id = ? AND kind = 'new'",
+        (chat_id, message_id),
+    )
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDeliveries:
+    reached: int  # copies delivered
+    failed: int
+    pending: int
+    unknown: int
+    updated: int  # copies edited in place by corrections
+    retracted: int  # copies replaced or deleted by a retraction
+
+
+async def article_deliveries(db: Database, article_id: int) -> ArticleDeliveries:
+    row = await db.fetchone(
+        """
+        SELECT count(*) FILTER (WHERE kind = 'new' AND status = 'sent'),
+               count(*) FILTER (WHERE kind = 'new' AND status = 'failed'),
+               count(*) FILTER (WHERE kind = 'new' AND status IN ('pending', 'sending')),
+               count(*) FILTER (WHERE kind = 'new' AND status = 'unknown'),
+               count(*) FILTER (WHERE kind = 'edit' AND status = 'sent'),
+               count(*) FILTER (WHERE kind = 'retract' AND status = 'sent')
+        FROM outbox WHERE article_id = ?
+        """,
+        (article_id,),
+    )
+    return ArticleDeliveries(*(int(v) for v in row))

@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot import rendering
@@ -35,8 +35,9 @@ from bot.sender import (
     Unknown,
 )
 from bot.services.pacing import ChatPacer, GlobalPacer
-from bot.services.reading import open_article
-from storage import chats, outbox
+from bot.services.reading import ArticleView
+from bot.services.related import related_ids
+from storage import articles, chats, outbox
 from storage.db import BusyError, Database
 from storage.outbox import Delivery
 
@@ -72,7 +73,8 @@ class DeliveryWorker:
         self._claim_size = max(50, min(MAX_BUFFER, int(settings.broadcast_rate * 2)))
         self._ready: deque[Delivery] = deque()
         self._waiting: list[tuple[float, int, Delivery]] = []  # (due, id, row): a heap
-        self._payloads: OrderedDict[int, dict[str, Any] | None] = OrderedDict()
+        self._payloads: OrderedDict[int, Prepared | None] = OrderedDict()
+        self._retract_deletes = settings.retract_deletes
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._pruned = 0.0
@@ -186,14 +188,13 @@ class DeliveryWorker:
         return None
 
     async def _deliver(self, delivery: Delivery) -> None:
-        payload = await self._payload(delivery.article_id)
-        if payload is None:
-            outcome: Outcome = Rejected("article withdrawn before delivery")
-        else:
+        request = await self._request(delivery)
+        if isinstance(request, tuple):
             await self._global.admit()  # at the moment of sending: stalls cannot bunch sends
-            outcome = await self._sender.call(
-                "sendMessage", {"chat_id": delivery.chat_id, **payload}
-            )
+            outcome = await self._sender.call(*request)
+            outcome = await self._after(delivery, request, outcome)
+        else:
+            outcome = request
         for attempt in range(5):  # the outcome must be written: retry a busy database
             try:
                 await self._settle(delivery, outcome)
@@ -205,25 +206,60 @@ class DeliveryWorker:
             "delivery %s to %s: outcome %s not recorded", delivery.id, delivery.chat_id, outcome
         )
 
-    async def _payload(self, article_id: int) -> dict[str, Any] | None:
-        """The prepared message for an article: rendered once, sent to every chat."""
+    async def _request(self, delivery: Delivery) -> tuple[str, dict[str, Any]] | Outcome:
+        """The Bot API call for a row, or the outcome that makes a call pointless."""
+        prepared = await self._prepared(delivery.article_id)
+        chat = {"chat_id": delivery.chat_id}
+        if delivery.kind == outbox.NEW:
+            if prepared is None or prepared.retracted:
+                return Rejected("article withdrawn before delivery")
+            return prepared.send[0], chat | prepared.send[1]
+        if delivery.target_message_id is None:
+            if delivery.target_status in (outbox.PENDING, outbox.SENDING):
+                return Transient("the copy to change is not delivered yet")
+            return Rejected("there is no delivered copy to change")
+        if prepared is None:
+            return Rejected("article deleted")
+        target = chat | {"message_id": delivery.target_message_id}
+        if delivery.kind == outbox.EDIT:
+            if prepared.retracted:
+                return Rejected("article retracted: the retraction replaces the copy")
+            return prepared.edit[0], target | prepared.edit[1]
+        if self._retract_deletes or prepared.photo:
+            return "deleteMessage", target
+        return prepared.retract[0], target | prepared.retract[1]
+
+    async def _after(
+        self, delivery: Delivery, request: tuple[str, dict[str, Any]], outcome: Outcome
+    ) -> Outcome:
+        """Edits that change nothing succeeded; a copy Telegram will not delete gets the notice."""
+        if delivery.kind == outbox.NEW or not isinstance(outcome, Rejected):
+            return outcome
+        if "not modified" in outcome.reason.lower():
+            return Sent(delivery.target_message_id or 0)
+        if request[0] == "deleteMessage" and "not found" not in outcome.reason.lower():
+            prepared = await self._prepared(delivery.article_id)
+            if prepared is not None:
+                method, params = prepared.retract
+                target = {"chat_id": delivery.chat_id, "message_id": delivery.target_message_id}
+                await self._global.admit()
+                return await self._sender.call(method, target | params)
+        return outcome
+
+    def forget(self, article_id: int) -> None:
+        """An article changed (a correction, a retraction): render it afresh."""
+        self._payloads.pop(article_id, None)
+
+    async def _prepared(self, article_id: int) -> Prepared | None:
+        """The calls for an article: rendered once, sent to every chat."""
         if article_id in self._payloads:
             self._payloads.move_to_end(article_id)
             return self._payloads[article_id]
-        view = await open_article(self._db, article_id)
-        payload = None
-        if view is not None:
-            message = rendering.push(view)
-            payload = {
-                "text": message.text,
-                "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": True},
-                "reply_markup": message.keyboard.to_dict() if message.keyboard else None,
-            }
-        self._payloads[article_id] = payload
+        prepared = await prepare(self._db, article_id, int(time.time()))
+        self._payloads[article_id] = prepared
         if len(self._payloads) > PAYLOAD_CACHE:
             self._payloads.popitem(last=False)
-        return payload
+        return prepared
 
     async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
         """Write what happened to the outbox (and to the chat, for blocks and migrations)."""
@@ -275,6 +311,53 @@ class DeliveryWorker:
         self._ready = deque(d for d in self._ready if d.chat_id != chat_id)
         self._waiting = [w for w in self._waiting if w[2].chat_id != chat_id]
         heapq.heapify(self._waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An article's Bot API calls, minus the chat (and message) they go to."""
+
+    send: tuple[str, dict[str, Any]]  # the push: sendMessage, or sendPhoto for a photo post
+    edit: tuple[str, dict[str, Any]]  # a correction: the same text, edited in place
+    retract: tuple[str, dict[str, Any]]  # the retraction notice, edited in place
+    photo: bool
+    retracted: bool
+
+
+async def prepare(db: Database, article_id: int, now: int) -> Prepared | None:
+    """Render the push of ``article_id`` as the calls that send, correct or retract it."""
+    article = await articles.get_article(db, article_id)
+    if article is None:
+        return None
+    view = ArticleView(article, await articles.headlines(db, await related_ids(db, article_id)))
+    message = rendering.push(view)
+    keyboard = message.keyboard.to_dict() if message.keyboard else None
+    notice = rendering.retraction_notice(article, article.updated_at or now)
+    if article.image_file_id:
+        caption = {"caption": message.text, "parse_mode": "HTML", "reply_markup": keyboard}
+        return Prepared(
+            send=("sendPhoto", {"photo": article.image_file_id} | caption),
+            edit=("editMessageCaption", caption),
+            retract=("editMessageCaption", {"caption": notice, "parse_mode": "HTML"}),
+            photo=True,
+            retracted=article.status != articles.PUBLISHED,
+        )
+    text = {
+        "text": message.text,
+        "parse_mode": "HTML",
+        "link_preview_options": rendering.push_link_preview(article).to_dict(),
+        "reply_markup": keyboard,
+    }
+    return Prepared(
+        send=("sendMessage", text),
+        edit=("editMessageText", text),
+        retract=(
+            "editMessageText",
+            {"text": notice, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
+        ),
+        photo=False,
+        retracted=article.status != articles.PUBLISHED,
+    )
 
 
 def _private(delivery: Delivery) -> bool:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from storage import outbox
 from storage.db import Database
 
-BREAKING = 10
+BREAKING = 10  # outbox priorities: higher goes first
+CORRECTION = 5  # edits and retractions of copies already delivered
 NORMAL = 0
 
 

@@ -130,3 +130,17 @@ async def index_documents(db: Database, docs: Sequence[Document]) -> None:
 
 async def related_ids(db: Database, article_id: int, limit: int = SHOWN) -> list[int]:
     return await related_store.related_ids(db, article_id, limit=limit)
+
+
+async def similar_to(db: Database, doc: Document, limit: int = SHOWN) -> list[int]:
+    """Related stories for a text not stored yet (an editor's preview), reading only.
+
+    The same scoring as ``index_documents``, with the text counted as if it were stored, so
+    the preview shows the buttons the published article will get.
+    """
+    counts = term_counts(doc)
+    total, df = await related_store.document_frequencies(db, counts.keys())
+    weights = keyword_weights(counts, total + 1, {t: df.get(t, 0) + 1 for t in counts})
+    strongest = dict(sorted(weights.items(), key=lambda item: -item[1])[:QUERY_TERMS])
+    matches = await related_store.score_candidates(db, strongest, exclude=doc.id, limit=KEEP)
+    return [other for other, score in matches if score >= MIN_SCORE][:limit]
