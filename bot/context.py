@@ -23,16 +23,19 @@ class Services:
     admins: AdminCache = field(default_factory=AdminCache)
     worker: DeliveryWorker | None = None
 
-    def outbox_changed(self) -> None:
-        """Something was queued: let the delivery worker look now rather than at its next poll."""
+    def outbox_changed(self, *, urgent: bool = False) -> None:
+        """Something was queued: let the delivery worker look now rather than at its next poll.
+
+        ``urgent`` (breaking news): it also goes ahead of what the worker already holds.
+        """
         if self.worker is not None:
-            self.worker.wake()
+            self.worker.wake(urgent=urgent)
 
     def article_changed(self, article_id: int) -> None:
         """An article was corrected or retracted: render it afresh, then send what was queued."""
         if self.worker is not None:
             self.worker.forget(article_id)
-            self.worker.wake()
+            self.worker.wake(urgent=True)
 
 
 class HeraldContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -37,3 +37,6 @@ def setup_logging(level: int, secrets: list[str], stream: object = None) -> None
     # httpx logs every request URL, which holds the token, at INFO: keep it to warnings.
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     logging.getLogger("httpcore").setLevel(max(level, logging.WARNING))
+    # /post URL: the extractors log a garbage page at ERROR; Herald reports it itself, once.
+    for name in ("trafilatura", "htmldate", "courlan", "justext"):
+        logging.getLogger(name).setLevel(max(level, logging.CRITICAL))

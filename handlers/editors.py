@@ -86,7 +86,7 @@ async def _from_page(message: Message, context: HeraldContext, url: str) -> Arti
         )
     except page_extract.PageProblem as exc:
         log.info("/post %s: %s", url[:200], exc)
-        await reply(message, rendering.Rendered(texts.problem(f"I could not use that page: {exc}")))
+        await reply(message, rendering.Rendered(texts.problem(str(exc))))
         return None
     return ArticleInput(
         title=page.title,
@@ -159,7 +159,7 @@ async def draft_button(update: Update, context: HeraldContext) -> None:
                 services.article_changed(result.article_id)
                 answer = texts.corrected(result)
             else:
-                services.outbox_changed()
+                services.outbox_changed(urgent=breaking)
                 answer = texts.published(result, breaking)
     except newsroom.DraftClosed as exc:
         await query.answer(texts.already_decided(str(exc)), show_alert=True)

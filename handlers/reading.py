@@ -16,7 +16,7 @@ from telegram.ext import (
 from bot import rendering
 from bot.context import HeraldContext
 from bot.sender import reply, show
-from bot.services import reading, search
+from bot.services import reading, search, stats
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,10 @@ async def _render_action(
     db, size = context.services.db, context.services.settings.page_size
     if isinstance(action, rendering.OpenArticle):
         view = await reading.open_article(db, action.article_id)
-        return None if view is None else rendering.article(view, action.origin)
+        if view is None:
+            return None
+        await stats.count_tap(db, action.article_id)  # "most read" and per-article figures
+        return rendering.article(view, action.origin)
     origin = action.origin
     if origin.kind == rendering.LATEST:
         page = await reading.latest_page(db, origin.key, origin.page, size)

@@ -130,6 +130,8 @@ class FakeBotAPI:
         self.calls: list[ApiCall] = []
         self.on_call: list[Callable[[ApiCall], None]] = []
         self.messages: dict[int, dict[int, SentMessage]] = {}
+        # What users wrote, by (chat, message id), so a user can reply to their own message.
+        self.user_messages: dict[tuple[int, int], JSON] = {}
         self.chats: dict[int, JSON] = {}
         self.members: dict[tuple[int, int], str] = {}
         self.users: dict[int, JSON] = {}
@@ -451,11 +453,16 @@ class FakeBotAPI:
         first_name: str = "Alice",
         username: str | None = None,
         language_code: str | None = "en",
+        reply_to: int | None = None,
+        forwarded_from: int | str | None = None,
     ) -> JSON:
         """A user writes ``text`` (commands get bot_command entities). Returns the Update.
 
         In a private chat the user is the chat (``user_id`` defaults to ``chat_id``); a
         negative ``chat_id`` with the default ``chat_type`` is treated as a supergroup.
+        ``reply_to`` is the id of a bot message in the chat the user replies to.
+        ``forwarded_from`` makes the message a forward: a user id, or a name for a sender
+        who hides their account in forwards (Telegram then gives only the name).
         """
         if chat_id not in self.chats and chat_id < 0 and chat_type == "private":
             chat_type = "supergroup"
@@ -476,7 +483,28 @@ class FakeBotAPI:
             text=text,
             entities=tg.detect_entities(text),
         )
+        if reply_to is not None:
+            message["reply_to_message"] = self._replied(chat_id, reply_to)
+        if isinstance(forwarded_from, int):
+            sender = self.users.setdefault(forwarded_from, tg.user_dict(forwarded_from, "Bob"))
+            message["forward_origin"] = {"type": "user", "date": tg.now(), "sender_user": sender}
+        elif isinstance(forwarded_from, str):
+            message["forward_origin"] = {
+                "type": "hidden_user",
+                "date": tg.now(),
+                "sender_user_name": forwarded_from,
+            }
+        self.user_messages[(chat_id, message["message_id"])] = message
         return self.add_update({"update_id": next(self._update_ids), "message": message})
+
+    def _replied(self, chat_id: int, message_id: int) -> JSON:
+        """The message a user replies to: one of the bot's, or one the user sent."""
+        if (chat_id, message_id) in self.user_messages:
+            return self.user_messages[(chat_id, message_id)]
+        replied = self.messages.get(chat_id, {}).get(message_id)
+        if replied is None or replied.deleted:
+            raise LookupError(f"message {message_id} in chat {chat_id} not found")
+        return self._message_json(replied)
 
     def send_document(
         self,

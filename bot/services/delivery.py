@@ -72,16 +72,20 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(settings.send_concurrency)
         self._claim_size = max(50, min(MAX_BUFFER, int(settings.broadcast_rate * 2)))
         self._ready: deque[Delivery] = deque()
-        self._waiting: list[tuple[float, int, Delivery]] = []  # (due, id, row): a heap
+        self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
         self._payloads: OrderedDict[int, Prepared | None] = OrderedDict()
         self._retract_deletes = settings.retract_deletes
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._urgent = False
         self._pruned = 0.0
         self.sent = 0  # counters for logs and benchmarks
         self.retried_after_429 = 0
 
-    def wake(self) -> None:
+    def wake(self, *, urgent: bool = False) -> None:
+        """Look at the outbox now. ``urgent``: breaking news or corrections were queued, so
+        they are claimed at once and go ahead of the rows this worker already holds."""
+        self._urgent = self._urgent or urgent
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -141,7 +145,7 @@ class DeliveryWorker:
             await asyncio.wait(self._tasks, timeout=self._grace)
         for task in list(self._tasks):
             task.cancel()
-        held = [d.id for d in self._ready] + [d.id for _, _, d in self._waiting]
+        held = [d.id for d in self._ready] + [w[3].id for w in self._waiting]
         if held:
             await outbox.release(self._db, held, int(time.time()))
         self._ready.clear()
@@ -151,8 +155,10 @@ class DeliveryWorker:
         """The next row whose chat may receive now, or None after waiting a while."""
         loop = asyncio.get_running_loop()
         now = loop.time()
+        if self._urgent:
+            await self._jump_the_queue()
         while self._waiting and self._waiting[0][0] <= now:
-            self._ready.append(heapq.heappop(self._waiting)[2])
+            self._ready.append(heapq.heappop(self._waiting)[3])
         while self._ready:
             delivery = self._ready.popleft()
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
@@ -168,7 +174,7 @@ class DeliveryWorker:
                     count_attempt=False,
                 )
             else:
-                heapq.heappush(self._waiting, (due, delivery.id, delivery))
+                heapq.heappush(self._waiting, (due, -delivery.priority, delivery.id, delivery))
         if now - self._pruned > 30:
             self._chats.forget_before(now - 120)
             self._pruned = now
@@ -186,6 +192,14 @@ class DeliveryWorker:
         self._wake.clear()
         await _sleep_or_stop(stop, timeout, self._wake)
         return None
+
+    async def _jump_the_queue(self) -> None:
+        """Claim what was just queued and put the most urgent rows first in memory too."""
+        self._urgent = False
+        room = MAX_BUFFER - len(self._ready) - len(self._waiting) - len(self._tasks)
+        claimed = await outbox.claim(self._db, max(room, 0), time.time()) if room > 0 else []
+        rows = sorted([*claimed, *self._ready], key=lambda d: (-d.priority, d.id))
+        self._ready = deque(rows)
 
     async def _deliver(self, delivery: Delivery) -> None:
         request = await self._request(delivery)
@@ -309,7 +323,7 @@ class DeliveryWorker:
     def _forget_chat(self, chat_id: int) -> None:
         """Drop a paused chat's rows held in memory (the outbox already marked them failed)."""
         self._ready = deque(d for d in self._ready if d.chat_id != chat_id)
-        self._waiting = [w for w in self._waiting if w[2].chat_id != chat_id]
+        self._waiting = [w for w in self._waiting if w[3].chat_id != chat_id]
         heapq.heapify(self._waiting)
 
 
