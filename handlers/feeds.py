@@ -19,7 +19,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.context import HeraldContext, Services
 from bot.rendering import MAX_MESSAGE, Rendered, escaped_within, utf16_len
 from bot.sender import reply
-from bot.services import feeds, opml
+from bot.services import editors, feeds, opml
 from bot.services.opml import MAX_OPML_BYTES, OpmlError
 from handlers.editors import editor_filter, not_an_editor
 from handlers.reading import command_argument
@@ -60,6 +60,8 @@ async def add(update: Update, context: HeraldContext, argument: str) -> None:
     except feeds.FeedProblem as exc:
         await reply(update.effective_message, Rendered(problem(str(exc))))
         return
+    if added.new:
+        await _audit(update, context, "feed added", added.feed.url)
     _wake_poller(context)
     await reply(update.effective_message, Rendered(added_text(added)))
 
@@ -70,6 +72,7 @@ async def remove(update: Update, context: HeraldContext, argument: str) -> None:
     except feeds.FeedProblem as exc:
         await reply(update.effective_message, Rendered(problem(str(exc))))
         return
+    await _audit(update, context, "feed removed", feed.url)
     text = f"🗑 No longer following {_feed_name(feed)}. Its articles stay."
     await reply(update.effective_message, Rendered(text))
 
@@ -99,8 +102,17 @@ async def import_document(update: Update, context: HeraldContext) -> None:
     except OpmlError as exc:
         await reply(message, Rendered(problem(f"I could not import that file: {exc}")))
         return
+    detail = f"{document.file_name or 'OPML'}: {result.added} added, {result.existing} known"
+    await _audit(update, context, "feeds imported", detail)
     _wake_poller(context)
     await reply(message, Rendered(imported_text(result)))
+
+
+async def _audit(update: Update, context: HeraldContext, action: str, detail: str) -> None:
+    """Feed changes are editor actions: they go to the audit log (/audit) like the others."""
+    await editors.audit(
+        context.services.db, update.effective_user.id, action, None, detail, int(time.time())
+    )
 
 
 def _wake_poller(context: HeraldContext) -> None:

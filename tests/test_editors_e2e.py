@@ -470,3 +470,36 @@ async def test_post_url_makes_a_draft_from_the_page(herald: Herald) -> None:
             "sendMessage", lambda c: c.params.get("text", "").startswith("⚠️"), after=mark
         )
         assert "404" in answer.params["text"]
+
+
+async def test_feed_changes_are_in_the_audit_log(herald: Herald) -> None:
+    await herald.send("/feeds add http://127.0.0.1:9/wire.xml", chat_id=EDITOR)
+    await herald.send("/feeds remove http://127.0.0.1:9/wire.xml", chat_id=EDITOR)
+    log = await herald.send("/audit", chat_id=EDITOR)
+    assert "feed added – http://127.0.0.1:9/wire.xml" in log.visible_text
+    assert "feed removed" in log.visible_text
+
+
+@pytest.fixture
+async def deleting_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
+    """Herald with HERALD_RETRACT_DELETES=true."""
+    settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), retract_deletes=True)
+    stop = asyncio.Event()
+    task, app = await run_herald(settings, api, stop)
+    yield Herald(api, settings, app)
+    stop.set()
+    await asyncio.wait_for(task, timeout=15)
+
+
+async def test_retraction_can_delete_the_copies_instead(deleting_herald: Herald) -> None:
+    herald = deleting_herald
+    await herald.send("/subscribe")
+    article_id = await _published(herald)
+    (copy,) = await _wait_pushes(herald.api, READER, 1)
+    await herald.send(f"/retract {article_id}", chat_id=EDITOR)
+
+    async def deleted() -> bool:
+        return copy.deleted
+
+    await eventually(deleted)
+    assert "Retracted" not in copy.visible_text
