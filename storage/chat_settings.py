@@ -1,0 +1,68 @@
+"""Per-chat preferences: delivery plan, quiet hours, time zone, previews, language, topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    chat_id: int
+    mode: str = "instant"
+    daily_at: str | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    tz: str = "UTC"
+    previews: bool = True
+    language: str | None = None
+    user_language: str | None = None
+    breaking_respects_quiet: bool = False
+    thread_id: int | None = None
+
+
+_COLUMNS = [f.name for f in fields(ChatSettings)]
+EDITABLE = frozenset(_COLUMNS) - {"chat_id"}
+
+
+async def get(db: Database, chat_id: int) -> ChatSettings:
+    """The chat's settings, or the defaults when it never changed any."""
+    row = await db.fetchone(
+        f"SELECT {', '.join(_COLUMNS)} FROM chat_settings WHERE chat_id = ?", (chat_id,)
+    )
+    if row is None:
+        return ChatSettings(chat_id)
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["previews"] = bool(values["previews"])
+    values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
+    return ChatSettings(**values)
+
+
+async def update(db: Database, chat_id: int, now: int, **changes: object) -> None:
+    """Change some settings of a known chat (a row in ``chats``), creating its row if needed."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"not chat settings: {sorted(unknown)}")
+    names = sorted(changes)
+    assignments = ", ".join(f"{name} = :{name}" for name in names)
+    await db.execute(
+        f"""
+        INSERT INTO chat_settings (chat_id, {", ".join(names)}, updated_at)
+        VALUES (:chat_id, {", ".join(":" + n for n in names)}, :now)
+        ON CONFLICT (chat_id) DO UPDATE SET {assignments}, updated_at = :now
+        """,
+        {"chat_id": chat_id, "now": now, **changes},
+    )
+
+
+async def customised(db: Database) -> list[ChatSettings]:
+    """Every chat whose delivery differs from the default (for the delivery worker's cache)."""
+    rows = await db.fetchall(f"SELECT {', '.join(_COLUMNS)} FROM chat_settings")
+    result = []
+    for row in rows:
+        values = dict(zip(_COLUMNS, row, strict=True))
+        values["previews"] = bool(values["previews"])
+        values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
+        result.append(ChatSettings(**values))
+    return result
