@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.services.chats import AdminCache
 from bot.services.delivery import DeliveryWorker
+from storage.chat_settings import ChatSettings
 from storage.db import Database
 
 SERVICES_KEY = "herald"
@@ -30,6 +31,11 @@ class Services:
         """
         if self.worker is not None:
             self.worker.wake(urgent=urgent)
+
+    def settings_changed(self, settings: ChatSettings) -> None:
+        """A chat changed its settings: the worker delivers by them from now on."""
+        if self.worker is not None:
+            self.worker.settings_changed(settings)
 
     def article_changed(self, article_id: int) -> None:
         """An article was corrected or retracted: render it afresh, then send what was queued."""

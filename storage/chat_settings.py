@@ -66,3 +66,9 @@ async def customised(db: Database) -> list[ChatSettings]:
         values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
         result.append(ChatSettings(**values))
     return result
+
+
+async def version(db: Database) -> tuple[int, int]:
+    """Changes whenever a chat's settings change: (rows, latest update)."""
+    row = await db.fetchone("SELECT count(*), coalesce(max(updated_at), 0) FROM chat_settings")
+    return int(row[0]), int(row[1])

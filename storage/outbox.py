@@ -34,6 +34,7 @@ class Delivery:
     priority: int
     target_message_id: int | None = None  # edit, retract: the delivered copy's message id
     target_status: str | None = None  # … and the status of the row that delivered it
+    held: bool = False  # was held back (quiet hours, digest): goes out with the others
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +81,14 @@ async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
                    AND outbox.kind != 'new'),
                   (SELECT o.status FROM outbox o WHERE o.chat_id = outbox.chat_id
                    AND o.article_id = outbox.article_id AND o.kind = 'new'
-                   AND outbox.kind != 'new')
+                   AND outbox.kind != 'new'),
+                  held
         """,
         {"now": now, "now_int": int(now), "limit": limit},
     )
     found = [
-        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
+        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+        for r in rows
     ]
     found.sort(key=lambda d: (-d.priority, d.id))
     return found
@@ -192,7 +195,8 @@ async def queue_followups(db: Database, article_id: int, kind: str, priority: in
         """
         INSERT INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
         SELECT chat_id, article_id, :kind, :priority, :now, :now FROM outbox
-        WHERE article_id = :article AND kind = 'new' AND status IN ('sent', 'sending')
+        WHERE article_id = :article AND kind = 'new'
+          AND (status = 'sending' OR (status = 'sent' AND message_id IS NOT NULL))
         ON CONFLICT (chat_id, article_id, kind) DO UPDATE
             SET status = 'pending', attempts = 0, not_before = 0, error = NULL,
                 priority = excluded.priority, updated_at = excluded.updated_at
@@ -243,3 +247,47 @@ async def article_deliveries(db: Database, article_id: int) -> ArticleDeliveries
         (article_id,),
     )
     return ArticleDeliveries(*(int(v) for v in row))
+
+
+async def hold(db: Database, delivery_id: int, until: float, now: int) -> None:
+    """Keep a row back (quiet hours, a digest) until ``until``; it is sent with the others."""
+    await db.execute(
+        "UPDATE outbox SET status = 'pending', held = 1, not_before = :until, updated_at = :now"
+        " WHERE id = :id AND status = 'sending'",
+        {"until": until, "now": now, "id": delivery_id},
+    )
+
+
+async def claim_held(db: Database, chat_id: int, now: float) -> list[Delivery]:
+    """Claim every held row of a chat that is due: they go out together, as one digest."""
+    rows = await db.fetchall(
+        """
+        UPDATE outbox SET status = 'sending', updated_at = :now_int
+        WHERE chat_id = :chat AND status = 'pending' AND held = 1 AND not_before <= :now
+        RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
+                  article_id, kind, attempts, priority
+        """,
+        {"chat": chat_id, "now": now, "now_int": int(now)},
+    )
+    found = [
+        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], held=True) for r in rows
+    ]
+    found.sort(key=lambda d: (-d.priority, d.id))
+    return found
+
+
+async def recheck_held(db: Database, chat_id: int) -> int:
+    """A chat changed its plan: its held rows are due now, to be held again or sent."""
+    return await db.execute_changes(
+        "UPDATE outbox SET not_before = 0 WHERE chat_id = ? AND status = 'pending' AND held = 1",
+        (chat_id,),
+    )
+
+
+async def mark_digest_sent(db: Database, delivery_ids: list[int], now: int) -> None:
+    """Rows delivered inside a digest: sent, with no message of their own to edit later."""
+    await db.executemany(
+        "UPDATE outbox SET status = 'sent', held = 0, message_id = NULL, attempts = attempts + 1,"
+        " error = 'digest', updated_at = ? WHERE id = ? AND status = 'sending'",
+        [(now, i) for i in delivery_ids],
+    )

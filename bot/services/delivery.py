@@ -18,10 +18,12 @@ import logging
 import random
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
-from bot import rendering
+from bot import i18n, rendering, rendering_digest
 from bot.config import Settings
 from bot.sender import (
     Blocked,
@@ -34,10 +36,13 @@ from bot.sender import (
     Transient,
     Unknown,
 )
+from bot.services import preferences, schedule
+from bot.services.fanout import BREAKING
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.services.reading import ArticleView
 from bot.services.related import related_ids
-from storage import articles, chats, outbox
+from storage import articles, chat_settings, chats, outbox
+from storage.chat_settings import ChatSettings
 from storage.db import BusyError, Database
 from storage.outbox import Delivery
 
@@ -50,6 +55,7 @@ IDLE_POLL = 1.0  # seconds between looks at the outbox when nothing woke the wor
 DB_RETRY = 1.0  # seconds to wait when the database is busy (another process writing)
 PAYLOAD_CACHE = 256
 LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
+PREFS_REFRESH = 10.0  # seconds between looks for chat settings changed elsewhere
 
 
 class DeliveryWorker:
@@ -62,8 +68,13 @@ class DeliveryWorker:
         settings: Settings,
         pacer: GlobalPacer,
         chat_pacer: ChatPacer,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
+        self.clock = clock  # wall time (outbox times, quiet hours); tests set their own
+        self._prefs: dict[int, ChatSettings] = {}  # chats with settings of their own
+        self._prefs_seen: tuple[int, int] | None = None
+        self._prefs_checked = 0.0
         self._sender = sender
         self._resend_unknown = settings.resend_unknown
         self._grace = settings.send_timeout + 5
@@ -73,7 +84,7 @@ class DeliveryWorker:
         self._claim_size = max(50, min(MAX_BUFFER, int(settings.broadcast_rate * 2)))
         self._ready: deque[Delivery] = deque()
         self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
-        self._payloads: OrderedDict[int, Prepared | None] = OrderedDict()
+        self._payloads: OrderedDict[tuple[int, str], Prepared | None] = OrderedDict()
         self._retract_deletes = settings.retract_deletes
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -92,7 +103,7 @@ class DeliveryWorker:
         """Deliver until ``stop``; a busy or failing database pauses the worker, never ends it."""
         while not stop.is_set():
             try:
-                recovered = await outbox.recover_in_flight(self._db, int(time.time()))
+                recovered = await outbox.recover_in_flight(self._db, int(self.clock()))
                 break
             except BusyError as exc:
                 log.warning("outbox not readable yet (%s); retrying", exc)
@@ -147,7 +158,7 @@ class DeliveryWorker:
             task.cancel()
         held = [d.id for d in self._ready] + [w[3].id for w in self._waiting]
         if held:
-            await outbox.release(self._db, held, int(time.time()))
+            await outbox.release(self._db, held, int(self.clock()))
         self._ready.clear()
         self._waiting.clear()
 
@@ -159,8 +170,12 @@ class DeliveryWorker:
             await self._jump_the_queue()
         while self._waiting and self._waiting[0][0] <= now:
             self._ready.append(heapq.heappop(self._waiting)[3])
+        if now - self._prefs_checked > PREFS_REFRESH:
+            await self._refresh_prefs()
         while self._ready:
             delivery = self._ready.popleft()
+            if await self._held_back(delivery):
+                continue
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
             if due <= now:
                 return delivery
@@ -168,9 +183,9 @@ class DeliveryWorker:
                 await outbox.retry_later(
                     self._db,
                     delivery.id,
-                    time.time() + (due - now),
+                    self.clock() + (due - now),
                     None,
-                    int(time.time()),
+                    int(self.clock()),
                     count_attempt=False,
                 )
             else:
@@ -181,7 +196,7 @@ class DeliveryWorker:
         held = len(self._waiting) + len(self._tasks)
         if held < MAX_BUFFER:
             claimed = await outbox.claim(
-                self._db, min(self._claim_size, MAX_BUFFER - held), time.time()
+                self._db, min(self._claim_size, MAX_BUFFER - held), self.clock()
             )
             if claimed:
                 self._ready.extend(claimed)
@@ -193,15 +208,50 @@ class DeliveryWorker:
         await _sleep_or_stop(stop, timeout, self._wake)
         return None
 
+    def settings_changed(self, settings: ChatSettings) -> None:
+        """A chat changed its settings: deliver by them from now on (and look at held rows)."""
+        self._prefs[settings.chat_id] = settings
+        self.wake(urgent=True)
+
+    async def _refresh_prefs(self) -> None:
+        """Reload chats' settings when the table changed (a language reported, another process)."""
+        self._prefs_checked = asyncio.get_running_loop().time()
+        seen = await chat_settings.version(self._db)
+        if seen != self._prefs_seen:
+            self._prefs = {s.chat_id: s for s in await chat_settings.customised(self._db)}
+            self._prefs_seen = seen
+
+    async def _held_back(self, delivery: Delivery) -> bool:
+        """Hold a new article for a chat in quiet hours or waiting for its digest."""
+        prefs = self._prefs.get(delivery.chat_id)
+        if delivery.kind != outbox.NEW or prefs is None or not preferences.waits(prefs):
+            return False
+        now = self.clock()
+        release = schedule.release_at(
+            preferences.plan_of(prefs),
+            datetime.fromtimestamp(now, UTC),
+            breaking=delivery.priority >= BREAKING,
+            breaking_respects_quiet=prefs.breaking_respects_quiet,
+        ).timestamp()
+        if release <= now + 1:
+            return False
+        await outbox.hold(self._db, delivery.id, release, int(now))
+        return True
+
     async def _jump_the_queue(self) -> None:
         """Claim what was just queued and put the most urgent rows first in memory too."""
         self._urgent = False
         room = MAX_BUFFER - len(self._ready) - len(self._waiting) - len(self._tasks)
-        claimed = await outbox.claim(self._db, max(room, 0), time.time()) if room > 0 else []
+        claimed = await outbox.claim(self._db, max(room, 0), self.clock()) if room > 0 else []
         rows = sorted([*claimed, *self._ready], key=lambda d: (-d.priority, d.id))
         self._ready = deque(rows)
 
     async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.held:
+            together = await outbox.claim_held(self._db, delivery.chat_id, self.clock())
+            if together:
+                await self._send_digest([delivery, *together])
+                return
         request = await self._request(delivery)
         if isinstance(request, tuple):
             await self._global.admit()  # at the moment of sending: stalls cannot bunch sends
@@ -220,14 +270,61 @@ class DeliveryWorker:
             "delivery %s to %s: outcome %s not recorded", delivery.id, delivery.chat_id, outcome
         )
 
+    async def _send_digest(self, rows: list[Delivery]) -> None:
+        """Several held articles for one chat: one digest (in parts if long), paced per chat."""
+        first, loop = rows[0], asyncio.get_running_loop()
+        prefs = self._prefs.get(first.chat_id)
+        found = await articles.headlines(self._db, [d.article_id for d in rows])
+        with i18n.use(preferences.language_of(prefs) if prefs else i18n.DEFAULT):
+            parts = rendering_digest.digest(found)
+        outcome: Outcome = Rejected("every article was withdrawn before the digest")
+        for number, part in enumerate(parts):
+            if number:  # the first part already waited for its slot
+                slot = max(
+                    self._global.reserve(loop.time()),
+                    self._chats.ready_at(first.chat_id, _private(first), loop.time()),
+                )
+                self._chats.record(first.chat_id, _private(first), slot)
+                await asyncio.sleep(max(0.0, slot - loop.time()))
+            await self._global.admit()
+            params = {
+                "chat_id": first.chat_id,
+                "text": part.text,
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+                "reply_markup": part.keyboard.to_dict() if part.keyboard else None,
+            }
+            outcome = await self._sender.call("sendMessage", self._for_chat(first, params))
+            if not isinstance(outcome, Sent):
+                break
+        if isinstance(outcome, Sent):
+            await outbox.mark_digest_sent(self._db, [d.id for d in rows], int(self.clock()))
+            self.sent += len(rows)
+            return
+        for row in rows:  # the digest failed: each row's outcome as if sent alone
+            await self._settle(row, outcome)
+
+    def _for_chat(self, delivery: Delivery, params: dict[str, Any]) -> dict[str, Any]:
+        """A chat's own settings on a call: no link previews, its forum topic."""
+        prefs = self._prefs.get(delivery.chat_id)
+        if prefs is None:
+            return params
+        if not prefs.previews and "link_preview_options" in params:
+            params = params | {"link_preview_options": {"is_disabled": True}}
+        if prefs.thread_id and delivery.kind == outbox.NEW:
+            params = params | {"message_thread_id": prefs.thread_id}
+        return params
+
     async def _request(self, delivery: Delivery) -> tuple[str, dict[str, Any]] | Outcome:
         """The Bot API call for a row, or the outcome that makes a call pointless."""
-        prepared = await self._prepared(delivery.article_id)
+        prefs = self._prefs.get(delivery.chat_id)
+        language = preferences.language_of(prefs) if prefs else i18n.DEFAULT
+        prepared = await self._prepared(delivery.article_id, language)
         chat = {"chat_id": delivery.chat_id}
         if delivery.kind == outbox.NEW:
             if prepared is None or prepared.retracted:
                 return Rejected("article withdrawn before delivery")
-            return prepared.send[0], chat | prepared.send[1]
+            return prepared.send[0], self._for_chat(delivery, chat | prepared.send[1])
         if delivery.target_message_id is None:
             if delivery.target_status in (outbox.PENDING, outbox.SENDING):
                 return Transient("the copy to change is not delivered yet")
@@ -238,7 +335,7 @@ class DeliveryWorker:
         if delivery.kind == outbox.EDIT:
             if prepared.retracted:
                 return Rejected("article retracted: the retraction replaces the copy")
-            return prepared.edit[0], target | prepared.edit[1]
+            return prepared.edit[0], self._for_chat(delivery, target | prepared.edit[1])
         if self._retract_deletes or prepared.photo:
             return "deleteMessage", target
         return prepared.retract[0], target | prepared.retract[1]
@@ -252,7 +349,9 @@ class DeliveryWorker:
         if "not modified" in outcome.reason.lower():
             return Sent(delivery.target_message_id or 0)
         if request[0] == "deleteMessage" and "not found" not in outcome.reason.lower():
-            prepared = await self._prepared(delivery.article_id)
+            prefs = self._prefs.get(delivery.chat_id)
+            language = preferences.language_of(prefs) if prefs else i18n.DEFAULT
+            prepared = await self._prepared(delivery.article_id, language)
             if prepared is not None:
                 method, params = prepared.retract
                 target = {"chat_id": delivery.chat_id, "message_id": delivery.target_message_id}
@@ -262,22 +361,25 @@ class DeliveryWorker:
 
     def forget(self, article_id: int) -> None:
         """An article changed (a correction, a retraction): render it afresh."""
-        self._payloads.pop(article_id, None)
+        for language in i18n.LANGUAGES:
+            self._payloads.pop((article_id, language), None)
 
-    async def _prepared(self, article_id: int) -> Prepared | None:
-        """The calls for an article: rendered once, sent to every chat."""
-        if article_id in self._payloads:
-            self._payloads.move_to_end(article_id)
-            return self._payloads[article_id]
-        prepared = await prepare(self._db, article_id, int(time.time()))
-        self._payloads[article_id] = prepared
+    async def _prepared(self, article_id: int, language: str) -> Prepared | None:
+        """The calls for an article in a language: rendered once, sent to every such chat."""
+        key = (article_id, language)
+        if key in self._payloads:
+            self._payloads.move_to_end(key)
+            return self._payloads[key]
+        with i18n.use(language):
+            prepared = await prepare(self._db, article_id, int(self.clock()))
+        self._payloads[key] = prepared
         if len(self._payloads) > PAYLOAD_CACHE:
             self._payloads.popitem(last=False)
         return prepared
 
     async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
         """Write what happened to the outbox (and to the chat, for blocks and migrations)."""
-        db, now = self._db, int(time.time())
+        db, now = self._db, int(self.clock())
         match outcome:
             case Sent(message_id):
                 self.sent += 1
@@ -292,7 +394,7 @@ class DeliveryWorker:
                 self._global.hold_until(loop_now + min(seconds, LANE_HOLD_CAP))
                 self._chats.block(delivery.chat_id, loop_now + seconds)
                 await outbox.retry_later(
-                    db, delivery.id, time.time() + seconds, "429", now, count_attempt=False
+                    db, delivery.id, self.clock() + seconds, "429", now, count_attempt=False
                 )
             case Blocked(reason):
                 log.info("chat %s paused: %s", delivery.chat_id, reason)
@@ -311,9 +413,9 @@ class DeliveryWorker:
                     self._ready.append(replace(delivery, chat_id=moved_to, chat_kind="supergroup"))
             case Transient(reason) if delivery.attempts + 1 < MAX_ATTEMPTS:
                 delay = min(60.0, 2.0**delivery.attempts) * random.uniform(0.8, 1.2)
-                await outbox.retry_later(db, delivery.id, time.time() + delay, reason, now)
+                await outbox.retry_later(db, delivery.id, self.clock() + delay, reason, now)
             case Unknown(reason) if self._resend_unknown and delivery.attempts + 1 < MAX_ATTEMPTS:
-                await outbox.retry_later(db, delivery.id, time.time(), reason, now)
+                await outbox.retry_later(db, delivery.id, self.clock(), reason, now)
             case Unknown(reason):
                 await outbox.mark_done(db, delivery.id, outbox.UNKNOWN, reason, now)
             case Transient(reason) | Rejected(reason):

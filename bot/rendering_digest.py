@@ -1,0 +1,60 @@
+"""Rendering of digests: the articles a chat's quiet hours or digest plan kept back, in one go.
+
+Numbered headlines, each also a button that opens the article; split into several messages of
+``PER_MESSAGE`` headlines so every part fits Telegram's limits (4096 characters, and a keyboard
+a phone can still scroll).
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import _
+from bot.rendering import (
+    ALL_LATEST,
+    MAX_BUTTON_TITLE,
+    OPEN,
+    Rendered,
+    callback,
+    escaped_within,
+    shorten,
+)
+from storage.articles import Headline
+
+PER_MESSAGE = 10
+
+
+def digest(headlines: list[Headline]) -> list[Rendered]:
+    """The digest of ``headlines`` (newest last, as they arrived), one message per part."""
+    parts = [headlines[i : i + PER_MESSAGE] for i in range(0, len(headlines), PER_MESSAGE)]
+    return [
+        _part(items, number, len(parts), number * PER_MESSAGE - PER_MESSAGE + 1)
+        for number, items in enumerate(parts, start=1)
+    ]
+
+
+def _part(items: list[Headline], part: int, parts: int, first: int) -> Rendered:
+    if parts == 1:
+        heading = _("🗞 <b>Your news digest</b> · {count} articles").format(count=len(items))
+    else:
+        heading = _("🗞 <b>Your news digest</b> · part {part} of {parts}").format(
+            part=part, parts=parts
+        )
+    lines = [heading, ""]
+    rows = []
+    for offset, item in enumerate(items):
+        number = first + offset
+        source = f" <i>{html.escape(item.source)}</i>" if item.source else ""
+        lines.append(f"{number}. {escaped_within(item.title, 300)}{source}")
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    shorten(f"{number}. {item.title}", MAX_BUTTON_TITLE),
+                    callback_data=callback(OPEN, item.id, ALL_LATEST.encode()),
+                )
+            ]
+        )
+    lines += ["", _("Tap a headline to read it.")]
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
