@@ -35,6 +35,7 @@ class Delivery:
     target_message_id: int | None = None  # edit, retract: the delivered copy's message id
     target_status: str | None = None  # … and the status of the row that delivered it
     held: bool = False  # was held back (quiet hours, digest): goes out with the others
+    not_before: float = 0  # when a held row was due (0: look again, the chat's plan changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +83,14 @@ async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
                   (SELECT o.status FROM outbox o WHERE o.chat_id = outbox.chat_id
                    AND o.article_id = outbox.article_id AND o.kind = 'new'
                    AND outbox.kind != 'new'),
-                  held
+                  held, not_before
         """,
         {"now": now, "now_int": int(now), "limit": limit},
     )
     found = [
-        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))
+        Delivery(
+            r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10]
+        )
         for r in rows
     ]
     found.sort(key=lambda d: (-d.priority, d.id))
@@ -265,12 +268,13 @@ async def claim_held(db: Database, chat_id: int, now: float) -> list[Delivery]:
         UPDATE outbox SET status = 'sending', updated_at = :now_int
         WHERE chat_id = :chat AND status = 'pending' AND held = 1 AND not_before <= :now
         RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
-                  article_id, kind, attempts, priority
+                  article_id, kind, attempts, priority, not_before
         """,
         {"chat": chat_id, "now": now, "now_int": int(now)},
     )
     found = [
-        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], held=True) for r in rows
+        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], held=True, not_before=r[7])
+        for r in rows
     ]
     found.sort(key=lambda d: (-d.priority, d.id))
     return found

@@ -93,6 +93,7 @@ class SentMessage:
     reply_markup: JSON | None = None
     photo: str | None = None  # file_id
     document: str | None = None  # file_id; the bytes are ``FakeBotAPI.file(document).data``
+    message_thread_id: int | None = None  # the forum topic it was posted in
     visible_text: str = ""  # what the user sees, after entity parsing
     entities: list[JSON] = field(default_factory=list)
     edit_count: int = 0

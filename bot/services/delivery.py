@@ -227,13 +227,15 @@ class DeliveryWorker:
         if delivery.kind != outbox.NEW or prefs is None or not preferences.waits(prefs):
             return False
         now = self.clock()
+        if delivery.held and 0 < delivery.not_before <= now:
+            return False  # its window opened: it goes out now (with the chat's other held rows)
         release = schedule.release_at(
             preferences.plan_of(prefs),
             datetime.fromtimestamp(now, UTC),
             breaking=delivery.priority >= BREAKING,
             breaking_respects_quiet=prefs.breaking_respects_quiet,
         ).timestamp()
-        if release <= now + 1:
+        if release <= now:
             return False
         await outbox.hold(self._db, delivery.id, release, int(now))
         return True
@@ -248,9 +250,10 @@ class DeliveryWorker:
 
     async def _deliver(self, delivery: Delivery) -> None:
         if delivery.held:
-            together = await outbox.claim_held(self._db, delivery.chat_id, self.clock())
+            together = self._held_siblings(delivery.chat_id)
+            together += await outbox.claim_held(self._db, delivery.chat_id, self.clock())
             if together:
-                await self._send_digest([delivery, *together])
+                await self._send_digest(sorted([delivery, *together], key=lambda d: d.id))
                 return
         request = await self._request(delivery)
         if isinstance(request, tuple):
@@ -303,6 +306,21 @@ class DeliveryWorker:
             return
         for row in rows:  # the digest failed: each row's outcome as if sent alone
             await self._settle(row, outcome)
+
+    def _held_siblings(self, chat_id: int) -> list[Delivery]:
+        """Take the chat's other released rows this worker already holds: one digest for all."""
+
+        def sibling(d: Delivery) -> bool:
+            return d.chat_id == chat_id and d.held and d.kind == outbox.NEW
+
+        found = [d for d in self._ready if sibling(d)] + [
+            w[3] for w in self._waiting if sibling(w[3])
+        ]
+        if found:
+            self._ready = deque(d for d in self._ready if not sibling(d))
+            self._waiting = [w for w in self._waiting if not sibling(w[3])]
+            heapq.heapify(self._waiting)
+        return found
 
     def _for_chat(self, delivery: Delivery, params: dict[str, Any]) -> dict[str, Any]:
         """A chat's own settings on a call: no link previews, its forum topic."""
