@@ -17,7 +17,7 @@ from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
-from handlers import editors, fallback, feeds, membership, reading, subscriptions
+from handlers import editors, fallback, feeds, inline, membership, reading, subscriptions
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         .build()
     )
     app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
+    inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)
     subscriptions.register(app)
     membership.register(app)

@@ -484,7 +484,7 @@ async def test_commands_and_misc_methods(api: FakeBotAPI, bot: telegram.Bot) -> 
         await bot.send_chat_action(CHAT, "dancing")
     assert await bot.set_chat_menu_button(CHAT, telegram.MenuButtonCommands())
     assert api.menu_buttons[CHAT] == {"type": "commands"}
-    assert await bot.answer_inline_query("1", [])
+    assert await bot.answer_inline_query(api.send_inline_query(CHAT, ""), [])
 
 
 async def test_wait_for_mark_and_listeners(api: FakeBotAPI, bot: telegram.Bot) -> None:

@@ -9,8 +9,9 @@ PTB would hide exactly the bugs this double exists to catch: HTML Telegram refus
 flood-wait handling.
 
 State is kept in plain, inspectable attributes (``calls``, ``messages``, ``chats``, ``files``...).
-The user side (``send_text``, ``send_document``, ``send_photo``, ``press_button``...) queues
-updates that ``getUpdates`` delivers.
+The user side (``send_text``, ``send_document``, ``send_photo``, ``press_button``,
+``send_inline_query``...) queues updates that ``getUpdates`` delivers; inline answers are checked
+like Telegram checks them (:mod:`bot.sandbox.fake_inline`) and kept for ``inline_answer``.
 
 Files: what the bot uploads (``sendPhoto``, ``sendDocument``) and what users send is kept in
 ``files`` by file_id; ``getFile`` gives it a ``file_path`` and ``GET /file/bot<token>/<path>``
@@ -40,6 +41,7 @@ from aiohttp import web
 
 from bot.sandbox import telegram_html as rules
 from bot.sandbox import updates as tg
+from bot.sandbox.fake_inline import check_inline_answer
 from bot.sandbox.fake_limits import (
     COUNTED_METHODS,
     ChatFailure,
@@ -142,6 +144,9 @@ class FakeBotAPI:
         self._file_paths: dict[str, str] = {}  # file_path (from getFile) -> file_id
         self.updates: list[JSON] = []  # every update ever queued, for inspection
         self.bot_user = tg.user_dict(bot_id, "Herald", username=bot_username, is_bot=True)
+        self.supports_inline_queries = True  # getMe's flag (inline mode on in @BotFather)
+        self.inline_queries: dict[str, JSON] = {}  # every InlineQuery sent, by id
+        self.inline_answers: dict[str, JSON] = {}  # the accepted answerInlineQuery params
         self._port = port
         self._runner: web.AppRunner | None = None
         self._pending: list[JSON] = []
@@ -163,7 +168,10 @@ class FakeBotAPI:
         self._stopping = False
         self._wakeup = asyncio.Event()
         self._methods: dict[str, Handler] = {
-            "getMe": lambda p: tg.bot_info_dict(self.bot_user),
+            "getMe": lambda p: {
+                **tg.bot_info_dict(self.bot_user),
+                "supports_inline_queries": self.supports_inline_queries,
+            },
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": lambda p: {
@@ -324,6 +332,14 @@ class FakeBotAPI:
     def answers_for(self, callback_query_id: str) -> list[JSON]:
         """Parameters of the successful answerCallbackQuery calls for this query."""
         return self._answers.get(str(callback_query_id), [])
+
+    def inline_answer(self, inline_query_id: str) -> JSON | None:
+        """The accepted answerInlineQuery parameters for this query (None: not answered).
+
+        ``results``, ``next_offset``, ``button``, ``cache_time``, ``is_personal`` as the bot
+        sent them (JSON-decoded), after the same checks Telegram makes.
+        """
+        return self.inline_answers.get(str(inline_query_id))
 
     def commands_for(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         """Commands set for exactly this scope dict and language (no fallback, as live)."""
@@ -595,6 +611,37 @@ class FakeBotAPI:
         )
         self._queries[query_id] = update["callback_query"]
         return self.add_update(update)
+
+    def send_inline_query(
+        self,
+        user_id: int,
+        query: str,
+        offset: str = "",
+        chat_type: str | None = "sender",
+        *,
+        language_code: str | None = "en",
+    ) -> str:
+        """A user types ``@bot query`` (scrolled to ``offset``); returns the inline query id.
+
+        Read the bot's answer with :meth:`inline_answer`, or wait for the ``answerInlineQuery``
+        call whose ``inline_query_id`` is the returned id.
+        """
+        user = self.users.get(user_id) or tg.user_dict(
+            user_id, "Alice", language_code=language_code
+        )
+        self.users[user_id] = user
+        query_id = str(next(self._query_ids))
+        update = tg.inline_query_update(
+            next(self._update_ids),
+            query_id=query_id,
+            from_user=user,
+            query=query,
+            offset=offset,
+            chat_type=chat_type,
+        )
+        self.inline_queries[query_id] = update["inline_query"]
+        self.add_update(update)
+        return query_id
 
     def set_bot_membership(
         self,
@@ -1156,8 +1203,14 @@ class FakeBotAPI:
         return True
 
     def _answer_inline_query(self, params: JSON) -> bool:
-        if len(params.get("results") or []) > 50:
-            raise bad_request("RESULTS_TOO_MUCH")
+        """Validated like Telegram (see :mod:`bot.sandbox.fake_inline`); one answer a query."""
+        query_id = str(params.get("inline_query_id", ""))
+        if query_id not in self.inline_queries or query_id in self.inline_answers:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        check_inline_answer(params)
+        self.inline_answers[query_id] = params
         return True
 
     def _leave_chat(self, params: JSON) -> bool:

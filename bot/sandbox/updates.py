@@ -236,6 +236,27 @@ def callback_query_update(
     return {"update_id": update_id, "callback_query": query}
 
 
+def inline_query_update(
+    update_id: int,
+    *,
+    query_id: str,
+    from_user: JSON,
+    query: str,
+    offset: str = "",
+    chat_type: str | None = "sender",
+) -> JSON:
+    """An Update for a user typing ``@bot query`` in some chat's input field.
+
+    ``chat_type`` is where the user types ("sender" is their own chat with the bot; "private",
+    "group", "supergroup", "channel"); None leaves it out, as Telegram does for secret chats.
+    ``offset`` is the ``next_offset`` of the bot's previous answer when the user scrolls on.
+    """
+    inline: JSON = {"id": query_id, "from": from_user, "query": query, "offset": offset}
+    if chat_type is not None:
+        inline["chat_type"] = chat_type
+    return {"update_id": update_id, "inline_query": inline}
+
+
 def chat_member_dict(user: JSON, status: str, *, until_date: int = 0) -> JSON:
     """A ``ChatMember`` object with the fields Telegram sends for ``status``.
 

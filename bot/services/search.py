@@ -92,19 +92,26 @@ async def start_search(
     fts = build_fts_query(text)
     if fts is None:
         return None
-    newest = await search_store.newest_rowid(db)
-    min_rowid = 0
-    for window in WINDOWS:
-        if window == 0 or newest <= window:
-            min_rowid = 0
-            break
-        min_rowid = newest - window + 1
-        if await search_store.has_matches(db, fts, min_rowid=min_rowid, at_least=ENOUGH):
-            break
+    min_rowid = await choose_window(db, fts)
     now = int(time.time()) if now is None else now
     search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
     saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
     return await _page(db, saved, fts, 0, page_size)
+
+
+async def choose_window(db: Database, fts: str) -> int:
+    """The lowest article id worth ranking for ``fts`` (0: the whole archive).
+
+    Shared by /search and inline mode, so both rank the same set for the same words.
+    """
+    newest = await search_store.newest_rowid(db)
+    for window in WINDOWS:
+        if window == 0 or newest <= window:
+            return 0
+        min_rowid = newest - window + 1
+        if await search_store.has_matches(db, fts, min_rowid=min_rowid, at_least=ENOUGH):
+            return min_rowid
+    return 0
 
 
 async def search_page(
