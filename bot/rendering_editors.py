@@ -224,6 +224,7 @@ def article_figures(figures: ArticleFigures) -> str:
         "",
         f"reached: {d.reached:,} chats",
         f"failed: {d.failed:,}" + (f" · unknown: {d.unknown:,}" if d.unknown else ""),
+        *([f"withdrawn by the retraction: {d.withdrawn:,}"] if d.withdrawn else []),
         f"still to send: {d.pending:,}",
         f"taps on its buttons: {figures.taps:,}",
     ]

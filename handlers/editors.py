@@ -68,10 +68,11 @@ async def photo_post(update: Update, context: HeraldContext) -> None:
     """A photo from an editor: its caption is the post (headline first), the photo its image."""
     message = update.effective_message
     caption = (message.caption or "").strip()
-    first, _, rest = caption.partition(" ") if caption.startswith("/") else ("", "", caption)
-    if first and first.split("@", 1)[0].lower() != "/post":
-        return  # another command in a caption: not a post
-    post = newsroom.parse_post(rest if first else caption)
+    words = caption.split(maxsplit=1) if caption.startswith("/") else []
+    if words and words[0].split("@", 1)[0].lower() != "/post":
+        await reply(message, rendering.Rendered(texts.POST_USAGE))  # another command: say how
+        return
+    post = newsroom.parse_post(words[1] if len(words) > 1 else "" if words else caption)
     item = await _checked(message, lambda: newsroom.post_input(post))
     if item is not None:
         await _preview(update, context, POST, item, message.photo[-1].file_id, None)
@@ -187,9 +188,15 @@ async def edit(update: Update, context: HeraldContext) -> None:
     """/edit ID⏎corrected text, or /edit⏎text in reply to a preview or a delivered copy."""
     message, db = update.effective_message, context.services.db
     argument = command_argument(update)
-    article_id = newsroom.parse_article_id(argument)
-    words = argument.split(maxsplit=1)
-    rest = words[1] if article_id is not None and len(words) > 1 else ""
+    first_line, _, following = argument.partition("\n")
+    if message.reply_to_message is not None:
+        # In a reply, an id counts only alone on the first line: "3 killed" is a headline.
+        article_id = newsroom.parse_article_id(first_line) if first_line.strip().isdigit() else None
+        rest = following if article_id is not None else argument
+    else:
+        article_id = newsroom.parse_article_id(argument)
+        words = argument.split(maxsplit=1)
+        rest = words[1] if article_id is not None and len(words) > 1 else ""
     if article_id is None and message.reply_to_message is not None:
         draft = await newsroom.draft_for_reply(
             db, message.chat.id, message.reply_to_message.message_id
@@ -209,7 +216,8 @@ async def edit(update: Update, context: HeraldContext) -> None:
         if not rest:
             await reply(message, rendering.Rendered(texts.edit_prompt(current)))
             return
-        item = newsroom.corrected_input(newsroom.input_of(current), newsroom.parse_post(rest))
+        correction = newsroom.parse_post(rest, inline_tags=False)
+        item = newsroom.corrected_input(newsroom.input_of(current), correction)
     except (InvalidArticle, newsroom.ArticleGone) as exc:
         await reply(message, rendering.Rendered(texts.problem(str(exc))))
         return
@@ -224,7 +232,11 @@ async def _redraft(update: Update, context: HeraldContext, draft: Draft, text: s
     except InvalidArticle as exc:
         await reply(update.effective_message, rendering.Rendered(texts.problem(str(exc))))
         return
-    await newsroom.cancel(db, draft.id, update.effective_user.id, now)
+    try:
+        await newsroom.cancel(db, draft.id, update.effective_user.id, now)
+    except newsroom.DraftClosed as exc:  # published or cancelled meanwhile
+        await reply(update.effective_message, rendering.Rendered(texts.already_decided(str(exc))))
+        return
     await _preview(update, context, POST, item, draft.image_file_id, None)
 
 
@@ -289,7 +301,7 @@ def _person(message: Message, argument: str) -> tuple[int, str] | str:
     """(user id, name) from the argument or the forwarded message replied to; else a hint."""
     if argument:
         word = argument.split()[0]
-        if word.isascii() and word.lstrip("-").isdigit() and len(word) <= 20:
+        if word.isascii() and word.isdigit() and len(word) <= 18 and int(word) > 0:
             return int(word), ""
         return texts.EDITORS_USAGE
     origin = message.reply_to_message.forward_origin if message.reply_to_message else None
@@ -332,7 +344,8 @@ def register(app: Application, owners: frozenset[int]) -> filters.User:
     """Register the editor handlers; return the shared editors filter (for /feeds too)."""
     editors_only = filters.User(user_id=owners)
     app.bot_data[EDITORS_FILTER_KEY] = editors_only
-    private_editor = editors_only & filters.ChatType.PRIVATE
+    # New messages only: editing an old "/retract 12" into "/retract 13" must not retract 13.
+    private_editor = editors_only & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     handlers = {
         "post": post,
         "edit": edit,

@@ -62,7 +62,19 @@ async def migrate_chat(db: Database, old_id: int, new_id: int, now: int) -> None
 
     Foreign keys cascade the new id to subscriptions and the outbox. If the supergroup is
     already known (an update raced us), the old chat's subscriptions are merged into it.
+    Message ids of the old group mean nothing in the supergroup (it numbers its messages
+    afresh), so delivered copies forget theirs: corrections and retractions never touch a
+    supergroup message by an old group's number.
     """
+    await db.execute(
+        "UPDATE outbox SET message_id = NULL WHERE chat_id = ? AND message_id IS NOT NULL",
+        (old_id,),
+    )
+    await db.execute(
+        "UPDATE outbox SET status = 'failed', error = 'the group became a supergroup'"
+        " WHERE chat_id = ? AND kind != 'new' AND status IN ('pending', 'sending')",
+        (old_id,),
+    )
     if await get_chat(db, new_id) is None:
         await db.execute(
             "UPDATE chats SET id = :new, kind = 'supergroup', updated_at = :now WHERE id = :old",

@@ -18,6 +18,8 @@ SENT = "sent"
 FAILED = "failed"
 UNKNOWN = "unknown"
 
+WITHDRAWN = "article withdrawn before delivery"  # the reason a retracted article's row fails
+
 NEW = "new"  # the article itself
 EDIT = "edit"  # a correction: edit the delivered copy in place
 RETRACT = "retract"  # a retraction: replace (or delete) the delivered copy
@@ -230,6 +232,7 @@ async def article_of_message(db: Database, chat_id: int, message_id: int) -> int
 class ArticleDeliveries:
     reached: int  # copies delivered
     failed: int
+    withdrawn: int  # stopped by a retraction before they went out
     pending: int
     unknown: int
     updated: int  # copies edited in place by corrections
@@ -240,14 +243,17 @@ async def article_deliveries(db: Database, article_id: int) -> ArticleDeliveries
     row = await db.fetchone(
         """
         SELECT count(*) FILTER (WHERE kind = 'new' AND status = 'sent'),
-               count(*) FILTER (WHERE kind = 'new' AND status = 'failed'),
+               count(*) FILTER (WHERE kind = 'new' AND status = 'failed'
+                                AND error NOT IN ('retracted', :withdrawn)),
+               count(*) FILTER (WHERE kind = 'new' AND status = 'failed'
+                                AND error IN ('retracted', :withdrawn)),
                count(*) FILTER (WHERE kind = 'new' AND status IN ('pending', 'sending')),
                count(*) FILTER (WHERE kind = 'new' AND status = 'unknown'),
                count(*) FILTER (WHERE kind = 'edit' AND status = 'sent'),
                count(*) FILTER (WHERE kind = 'retract' AND status = 'sent')
-        FROM outbox WHERE article_id = ?
+        FROM outbox WHERE article_id = :article
         """,
-        (article_id,),
+        {"article": article_id, "withdrawn": WITHDRAWN},
     )
     return ArticleDeliveries(*(int(v) for v in row))
 

@@ -85,6 +85,8 @@ class DeliveryWorker:
         self._ready: deque[Delivery] = deque()
         self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
         self._payloads: OrderedDict[tuple[int, str], Prepared | None] = OrderedDict()
+        self._versions: dict[int, int] = {}  # bumped by forget(): a render racing it is dropped
+        self._changing: set[tuple[int, int]] = set()  # (chat, article) edits in flight
         self._retract_deletes = settings.retract_deletes
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -176,6 +178,15 @@ class DeliveryWorker:
             delivery = self._ready.popleft()
             if await self._held_back(delivery):
                 continue
+            if (
+                delivery.kind != outbox.NEW
+                and (delivery.chat_id, delivery.article_id) in self._changing
+            ):
+                # One change of a copy at a time, so an older edit can never land last.
+                heapq.heappush(
+                    self._waiting, (now + 0.5, -delivery.priority, delivery.id, delivery)
+                )
+                continue
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
             if due <= now:
                 return delivery
@@ -249,6 +260,17 @@ class DeliveryWorker:
         self._ready = deque(rows)
 
     async def _deliver(self, delivery: Delivery) -> None:
+        key = (delivery.chat_id, delivery.article_id)
+        if delivery.kind == outbox.NEW:
+            await self._deliver_one(delivery)
+            return
+        self._changing.add(key)
+        try:
+            await self._deliver_one(delivery)
+        finally:
+            self._changing.discard(key)
+
+    async def _deliver_one(self, delivery: Delivery) -> None:
         if delivery.held:
             together = self._held_siblings(delivery.chat_id)
             together += await outbox.claim_held(self._db, delivery.chat_id, self.clock())
@@ -341,7 +363,7 @@ class DeliveryWorker:
         chat = {"chat_id": delivery.chat_id}
         if delivery.kind == outbox.NEW:
             if prepared is None or prepared.retracted:
-                return Rejected("article withdrawn before delivery")
+                return Rejected(outbox.WITHDRAWN)
             return prepared.send[0], self._for_chat(delivery, chat | prepared.send[1])
         if delivery.target_message_id is None:
             if delivery.target_status in (outbox.PENDING, outbox.SENDING):
@@ -379,6 +401,7 @@ class DeliveryWorker:
 
     def forget(self, article_id: int) -> None:
         """An article changed (a correction, a retraction): render it afresh."""
+        self._versions[article_id] = self._versions.get(article_id, 0) + 1
         for language in i18n.LANGUAGES:
             self._payloads.pop((article_id, language), None)
 
@@ -388,8 +411,14 @@ class DeliveryWorker:
         if key in self._payloads:
             self._payloads.move_to_end(key)
             return self._payloads[key]
-        with i18n.use(language):
-            prepared = await prepare(self._db, article_id, int(self.clock()))
+        for _attempt in range(3):
+            version = self._versions.get(article_id, 0)
+            with i18n.use(language):
+                prepared = await prepare(self._db, article_id, int(self.clock()))
+            if self._versions.get(article_id, 0) == version:
+                break  # no correction landed while it was read: safe to keep
+        else:
+            return prepared  # changing as we read: use it once, cache nothing
         self._payloads[key] = prepared
         if len(self._payloads) > PAYLOAD_CACHE:
             self._payloads.popitem(last=False)
@@ -427,7 +456,7 @@ class DeliveryWorker:
                     await chats.migrate_chat(db, delivery.chat_id, new_chat_id, now)
                     moved_to = await outbox.chat_of(db, delivery.id)
                 # Merged into a chat that already had this article queued: that row delivers.
-                if moved_to is not None:
+                if moved_to is not None and delivery.kind == outbox.NEW:
                     self._ready.append(replace(delivery, chat_id=moved_to, chat_kind="supergroup"))
             case Transient(reason) if delivery.attempts + 1 < MAX_ATTEMPTS:
                 delay = min(60.0, 2.0**delivery.attempts) * random.uniform(0.8, 1.2)

@@ -10,6 +10,7 @@ the same rate limits as the original push. Every decision is written to the audi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -25,6 +26,8 @@ from storage.db import Database
 from storage.drafts import Draft
 
 POST, EDIT = drafts.POST, drafts.EDIT  # the kinds of draft, for handlers and rendering
+
+BASE = "base"  # in a correction's draft: the fingerprint of the text it corrects
 
 _TAG = re.compile(r"(?<![\w&#])#(\w[\w-]{0,39})")
 _URL_LINE = re.compile(r"https?://\S+")
@@ -65,11 +68,13 @@ class Retracted:
     withdrawn: int  # deliveries that had not gone out yet and now never will
 
 
-def parse_post(text: str) -> PostText:
+def parse_post(text: str, *, inline_tags: bool = True) -> PostText:
     """First line the headline, the rest the body; ``#tags`` are topics, a lone URL the link.
 
     Lines made only of tags are taken out of the text; a tag inside a sentence stays in it and
-    still names a topic (``#climate_change`` is the topic "climate change").
+    names a topic too (``#climate_change`` is the topic "climate change") unless
+    ``inline_tags`` is False: a correction replaces the topics only with a line of tags, never
+    because the corrected text happens to mention one.
     """
     topics: list[str] = []
     url: str | None = None
@@ -77,8 +82,10 @@ def parse_post(text: str) -> PostText:
     for line in text.strip().splitlines():
         stripped = line.strip()
         tags = _TAG.findall(stripped)
-        topics += [tag.replace("_", " ") for tag in tags]
-        if tags and not _TAG.sub("", stripped).strip(" ,;·"):
+        tags_only = bool(tags) and not _TAG.sub("", stripped).strip(" ,;·")
+        if tags_only or inline_tags:
+            topics += [tag.replace("_", " ") for tag in tags]
+        if tags_only:
             continue
         if url is None and _URL_LINE.fullmatch(stripped):
             url = stripped
@@ -141,6 +148,12 @@ def input_of(article: Article) -> ArticleInput:
     )
 
 
+def fingerprint(article: Article) -> str:
+    """What a correction replaces, as one value: a draft made from other text must not apply."""
+    parts = [article.title, article.summary, article.body, article.url or "", *article.topics]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
 async def published_article(db: Database, article_id: int) -> Article:
     """The article ``article_id`` if readers can see it, else ``ArticleGone``."""
     article = await articles.get_article(db, article_id)
@@ -163,8 +176,11 @@ async def new_draft(
 ) -> tuple[int, ArticleView]:
     """Store a draft and return it with its preview; ``InvalidArticle`` if it cannot be one."""
     normalise(item, now)  # refuse now what publishing would refuse later
+    content = asdict(item)
+    if article_id is not None:  # a correction: of the article as it is now, not as it will be
+        content[BASE] = fingerprint(await published_article(db, article_id))
     draft_id = await drafts.create(
-        db, kind, editor_id, chat_id, asdict(item), image_file_id, article_id, now
+        db, kind, editor_id, chat_id, content, image_file_id, article_id, now
     )
     draft = await drafts.get(db, draft_id)
     assert draft is not None
@@ -257,6 +273,10 @@ async def _apply_correction(db: Database, draft: Draft, editor_id: int, now: int
     """Store the corrected text and queue an edit of every delivered copy (in a transaction)."""
     assert draft.article_id is not None
     current = await published_article(db, draft.article_id)
+    if draft.content.get(BASE, fingerprint(current)) != fingerprint(current):
+        raise InvalidArticle(
+            f"article #{current.id} changed after this preview was made; send /edit again"
+        )
     new = normalise(replace(draft_input(draft), published_at=current.published_at), now)
     try:
         await articles.update_content(db, current.id, new, now)
@@ -281,6 +301,7 @@ async def retract(db: Database, article_id: int, editor_id: int, now: int) -> Re
 
 def draft_input(draft: Draft) -> ArticleInput:
     content: dict[str, Any] = dict(draft.content)
+    content.pop(BASE, None)
     content["authors"] = tuple(content.get("authors") or ())
     content["topics"] = tuple(content.get("topics") or ())
     return ArticleInput(**content)
