@@ -9,7 +9,7 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import rendering
+from bot import i18n, rendering
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
 from bot.rate_limit import SharedRateLimiter
@@ -17,7 +17,16 @@ from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
-from handlers import editors, fallback, feeds, inline, membership, reading, subscriptions
+from handlers import (
+    editors,
+    fallback,
+    feeds,
+    inline,
+    language,
+    membership,
+    reading,
+    subscriptions,
+)
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         .build()
     )
     app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
+    language.register(app)  # group -1: every update's language, before any feature runs
     inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)
     subscriptions.register(app)
@@ -74,8 +84,16 @@ async def _housekeeping(context: HeraldContext) -> None:
 
 
 async def register_commands(app: Application) -> None:
-    """Publish the command menu (setMyCommands) so Telegram's clients list the commands."""
-    await app.bot.set_my_commands([BotCommand(name, about) for name, about in rendering.COMMANDS])
+    """Publish the command menu (setMyCommands) so Telegram's clients list the commands.
+
+    The default menu is English; each other language gets its own, which Telegram shows to
+    users whose app is set to that language.
+    """
+    for lang in i18n.LANGUAGES:
+        with i18n.use(lang):
+            commands = [BotCommand(name, i18n._(about)) for name, about in rendering.COMMANDS]
+        code = None if lang == i18n.DEFAULT else lang
+        await app.bot.set_my_commands(commands, language_code=code)
 
 
 async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> None:

@@ -2,7 +2,9 @@
 
 Callback-data prefixes live here so handlers' patterns and keyboards cannot drift apart.
 Every text is escaped here and fitted to Telegram's limits (4096 a message, counted in UTF-16
-code units, and 64 bytes of callback data), so no caller has to remember to.
+code units, and 64 bytes of callback data), so no caller has to remember to. Every text a reader
+sees goes through ``_`` (``bot.i18n``) and dates are written with Babel in the current language,
+so the same function renders English or Spanish depending on whose update is being handled.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from babel.dates import format_date, format_datetime
+from babel.lists import format_list
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
+from bot import i18n
+from bot.i18n import N_, _
 from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
 from storage.articles import Article, Headline
@@ -133,11 +139,19 @@ def parse_callback(data: str) -> OpenArticle | Navigate | None:
 
 
 def _date(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%-d %b %Y")
+    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English."""
+    return format_date(datetime.fromtimestamp(ts, UTC).date(), "d MMM y", locale=i18n.current())
 
 
 def _datetime(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%-d %b %Y, %H:%M UTC")
+    return format_datetime(
+        datetime.fromtimestamp(ts, UTC), "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current()
+    )
+
+
+def either(choices: list[str]) -> str:
+    """'a or b', 'a, b, or c', 'a, b o c': the current language's way to list alternatives."""
+    return format_list(choices, style="or", locale=i18n.current())
 
 
 def _button_title(number: int, title: str) -> str:
@@ -150,14 +164,14 @@ def _nav_row(origin: Origin, has_next: bool) -> list[InlineKeyboardButton]:
     if origin.page > 0:
         row.append(
             InlineKeyboardButton(
-                "◀ Newer" if origin.kind == LATEST else "◀ Back",
+                "◀ " + (_("Newer") if origin.kind == LATEST else _("Back")),
                 callback_data=callback(origin.kind, key, origin.page - 1),
             )
         )
     if has_next:
         row.append(
             InlineKeyboardButton(
-                "Older ▶" if origin.kind == LATEST else "More ▶",
+                (_("Older") if origin.kind == LATEST else _("More")) + " ▶",
                 callback_data=callback(origin.kind, key, origin.page + 1),
             )
         )
@@ -183,21 +197,29 @@ def _list_keyboard(
 
 
 def latest(page: LatestPage, page_size: int) -> Rendered:
-    heading = "Latest news" if page.topic is None else f"Latest in #{page.topic.name}"
+    if page.topic is None:
+        heading = _("Latest news")
+    else:
+        heading = _("Latest in {topic}").format(topic=f"#{page.topic.name}")
     if not page.items:
-        empty = "No articles yet." if page.page == 0 else "No more articles."
+        empty = _("No articles yet.") if page.page == 0 else _("No more articles.")
         return Rendered(f"<b>{html.escape(heading)}</b>\n\n{empty}")
     first = page.page * page_size + 1
-    lines = [f"<b>{html.escape(heading)}</b>" + (f" · page {page.page + 1}" if page.page else "")]
+    lines = [f"<b>{html.escape(heading)}</b>" + _page_suffix(page.page)]
     for i, item in enumerate(page.items):
         lines.append(
             f"\n{first + i}. {escaped_within(item.title, 300)}"
             f"\n<i>{html.escape(item.source)}{' · ' if item.source else ''}"
             f"{_date(item.published_at)}</i>"
         )
-    lines.append("\nTap a headline to read it.")
+    lines.append("\n" + _("Tap a headline to read it."))
     origin = Origin(LATEST, None if page.topic is None else page.topic.id, page.page)
     return Rendered("\n".join(lines), _list_keyboard(page.items, origin, first, page.has_next))
+
+
+def _page_suffix(page: int) -> str:
+    """' · page 2' after a heading, from the second page on."""
+    return " · " + _("page {number}").format(number=page + 1) if page else ""
 
 
 def _snippet_html(snippet: str, limit: int) -> str:
@@ -226,12 +248,14 @@ def search_results(page: SearchPage, page_size: int) -> Rendered:
     if not page.hits:
         if page.page == 0:
             return Rendered(
-                f"Nothing found for “{query}”.\n\nTry fewer or different words, check the "
-                "spelling, or browse with /latest."
+                _("Nothing found for “{query}”.").format(query=query)
+                + "\n\n"
+                + _("Try fewer or different words, check the spelling, or browse with /latest.")
             )
-        return Rendered(f"No more results for “{query}”.")
+        return Rendered(_("No more results for “{query}”.").format(query=query))
     first = page.page * page_size + 1
-    lines = [f"🔎 <b>Results for “{query}”</b>" + (f" · page {page.page + 1}" if page.page else "")]
+    heading = _("Results for “{query}”").format(query=query)
+    lines = [f"🔎 <b>{heading}</b>" + _page_suffix(page.page)]
     for i, hit in enumerate(page.hits):
         lines.append(
             f"\n{first + i}. <b>{escaped_within(hit.title, 300)}</b>"
@@ -241,12 +265,20 @@ def search_results(page: SearchPage, page_size: int) -> Rendered:
     return Rendered("\n".join(lines), _list_keyboard(page.hits, origin, first, page.has_next))
 
 
+def _updated(ts: int) -> str:
+    """The correction mark on an article page and on pushed copies."""
+    updated = _("Updated {date}").format(date=_datetime(ts))
+    return f"<i>✏️ {updated}</i>"
+
+
 def article(view: ArticleView, origin: Origin) -> Rendered:
     """The article page: fits 4096 units whatever the body's length or content."""
     a = view.article
     head = [f"<b>{escaped_within(a.title, 600)}</b>"]
     byline = ", ".join(a.authors)
-    credit = " · ".join(p for p in (byline and f"By {byline}", a.source) if p)
+    credit = " · ".join(
+        p for p in (byline and _("By {authors}").format(authors=byline), a.source) if p
+    )
     if credit:
         head.append(f"<i>{escaped_within(credit, 300)}</i>")
     meta = _datetime(a.published_at)
@@ -254,11 +286,13 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
         meta += " · " + " ".join("#" + t.replace(" ", "_") for t in a.topics)
     head.append(escaped_within(meta, 300))
     if a.edited_at is not None:
-        head.append(f"<i>✏️ Updated {_datetime(a.edited_at)}</i>")
+        head.append(_updated(a.edited_at))
     top = "\n".join(head)
     tail = ""
     if a.url:
-        tail = f'\n\n<a href="{html.escape(a.url, quote=True)}">Read the full story</a>'
+        link = html.escape(a.url, quote=True)
+        label = html.escape(_("Read the full story"))
+        tail = f'\n\n<a href="{link}">{label}</a>'
     text_parts = [p for p in (a.summary, a.body) if p]
     if a.summary and a.body.startswith(a.summary):
         text_parts = [a.body]
@@ -278,7 +312,8 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
     rows.append(
         [
             InlineKeyboardButton(
-                "◀ Back to the list", callback_data=callback(origin.kind, key, origin.page)
+                "◀ " + _("Back to the list"),
+                callback_data=callback(origin.kind, key, origin.page),
             )
         ]
     )
@@ -286,58 +321,82 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
 
 
 def help_text(bot_username: str | None) -> str:
+    """What /start and /help answer: what Herald does, each command, and how to search.
+
+    Commands and examples that must be typed as shown stay out of the translated sentences
+    (placeholders); a translator never has to copy them exactly.
+    """
     mention = f"@{bot_username}" if bot_username else "Herald"
-    return (
-        "<b>Herald</b> brings the newsroom to Telegram: the latest headlines, search across "
-        "every story, and related stories one tap away.\n\n"
-        "/latest – the newest articles\n"
-        "/latest <i>topic</i> – the newest in one topic, e.g. <code>/latest politics</code>\n"
-        '/search <i>words</i> – find articles, e.g. <code>/search "climate deal" -coal</code>\n'
-        "/subscribe – new articles as they are published: everything, topics "
-        '(<code>/subscribe politics</code>) or keywords (<code>/subscribe "climate deal"</code>)\n'
-        "/unsubscribe, /subscriptions, /topics – manage what you receive\n"
-        "/channel <i>@name</i> – manage a channel you run from here\n"
-        "/help – this message\n"
-        "Or just type a few words here to search.\n\n"
-        'Search tips: <code>"exact phrase"</code>, <code>word*</code> for a prefix, '
-        "<code>-word</code> to leave out, <code>a OR b</code> for either.\n"
-        f"In groups, address me as /latest@{html.escape(mention.lstrip('@'))}."
-    )
+    lines = [
+        _(
+            "{herald} brings the newsroom to Telegram: the latest headlines, search across "
+            "every story, and related stories one tap away."
+        ).format(herald="<b>Herald</b>"),
+        "",
+        _("/latest – the newest articles"),
+        _("/latest <i>topic</i> – the newest in one topic, e.g. {example}").format(
+            example="<code>/latest politics</code>"
+        ),
+        _("/search <i>words</i> – find articles, e.g. {example}").format(
+            example='<code>/search "climate deal" -coal</code>'
+        ),
+        _(
+            "/subscribe – new articles as they are published: everything, topics ({topics}) "
+            "or keywords ({keywords})"
+        ).format(
+            topics="<code>/subscribe politics</code>",
+            keywords='<code>/subscribe "climate deal"</code>',
+        ),
+        _("/unsubscribe, /subscriptions, /topics – manage what you receive"),
+        _("/channel <i>@name</i> – manage a channel you run from here"),
+        _("/help – this message"),
+        _("Or just type a few words here to search."),
+        "",
+        _(
+            'Search tips: <code>"exact phrase"</code>, <code>word*</code> for a prefix, '
+            "<code>-word</code> to leave out, <code>a OR b</code> for either."
+        ),
+        _("In groups, address me as {example}.").format(
+            example=f"/latest@{html.escape(mention.lstrip('@'))}"
+        ),
+    ]
+    return "\n".join(lines)
 
 
-SEARCH_USAGE = (
+# Constants are marked with N_ for extraction and translated where they are shown: _(EXPIRED).
+SEARCH_USAGE = N_(
     "Tell me what to look for, e.g. <code>/search election results</code>.\n"
     "Use quotes for a phrase, <code>word*</code> for a prefix, <code>-word</code> to leave out."
 )
-NOTHING_TO_SEARCH = (
+NOTHING_TO_SEARCH = N_(
     "I couldn't find any words to search for in that. Try letters or numbers, e.g. "
     "<code>/search budget</code>."
 )
-EXPIRED = "This button has expired."
-UNKNOWN_COMMAND = "Sorry, I don't know that command. Send /help to see what I can do."
-ARTICLE_GONE = "This article is no longer available."
+EXPIRED = N_("This button has expired.")
+UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I can do.")
+ARTICLE_GONE = N_("This article is no longer available.")
+SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
+SORRY_BUTTON = N_("Sorry, something went wrong. Please try again.")
 
 
 def unknown_topic(name: str, suggestions: list[str]) -> str:
-    text = f"I don't know the topic “{escaped_within(name, 60)}”."
+    text = _("I don't know the topic “{topic}”.").format(topic=escaped_within(name, 60))
     if suggestions:
-        text += (
-            " Did you mean "
-            + " or ".join(f"<code>/latest {html.escape(s)}</code>" for s in suggestions)
-            + "?"
-        )
-    return text + "\nSend /latest for everything."
+        choices = [f"<code>/latest {html.escape(s)}</code>" for s in suggestions]
+        text += " " + _("Did you mean {suggestions}?").format(suggestions=either(choices))
+    return text + "\n" + _("Send /latest for everything.")
 
 
+# The command menu (setMyCommands), published once per language by bot.app.register_commands.
 COMMANDS: tuple[tuple[str, str], ...] = (
-    ("latest", "Newest articles, optionally of one topic"),
-    ("search", "Search all articles"),
-    ("subscribe", 'Get new articles: everything, topics or "keywords"'),
-    ("unsubscribe", "Stop some or all subscriptions"),
-    ("subscriptions", "See and change this chat's subscriptions"),
-    ("topics", "Topics and how many articles each has"),
-    ("help", "What Herald does and how to use it"),
-    ("start", "Start Herald"),
+    ("latest", N_("Newest articles, optionally of one topic")),
+    ("search", N_("Search all articles")),
+    ("subscribe", N_('Get new articles: everything, topics or "keywords"')),
+    ("unsubscribe", N_("Stop some or all subscriptions")),
+    ("subscriptions", N_("See and change this chat's subscriptions")),
+    ("topics", N_("Topics and how many articles each has")),
+    ("help", N_("What Herald does and how to use it")),
+    ("start", N_("Start Herald")),
 )
 
 
@@ -362,12 +421,16 @@ def push(view: ArticleView) -> Rendered:
     if lead:
         lines.append(html.escape(lead, quote=False))
     if a.url:
-        label = html.escape(a.source or "Read at the source", quote=False)
+        label = html.escape(a.source or _("Read at the source"), quote=False)
         lines.append(f'<a href="{html.escape(a.url, quote=True)}">{label}</a>')
     if a.edited_at is not None:
-        lines.append(f"<i>✏️ Updated {_datetime(a.edited_at)}</i>")
+        lines.append(_updated(a.edited_at))
     rows = [
-        [InlineKeyboardButton("📖 Read", callback_data=callback(OPEN, a.id, ALL_LATEST.encode()))]
+        [
+            InlineKeyboardButton(
+                "📖 " + _("Read"), callback_data=callback(OPEN, a.id, ALL_LATEST.encode())
+            )
+        ]
     ]
     rows += [
         [
@@ -395,7 +458,8 @@ def push_link_preview(article: Article) -> LinkPreviewOptions:
 
 def retraction_notice(article: Article, when: int) -> str:
     """What a retracted article's delivered copies are replaced with."""
-    return (
-        f"🚫 <b>Retracted.</b> The editors withdrew this article on {_date(when)}."
-        f"\n<i>{escaped_within(article.title, 300)}</i> is no longer available."
-    )
+    retracted = _("Retracted.")
+    withdrawn = _("The editors withdrew this article on {date}.").format(date=_date(when))
+    title = f"<i>{escaped_within(article.title, 300)}</i>"
+    gone = _("{title} is no longer available.").format(title=title)
+    return f"🚫 <b>{retracted}</b> {withdrawn}\n{gone}"

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import rendering
 from bot.context import HeraldContext
+from bot.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,14 @@ async def unknown_command(update: Update, context: HeraldContext) -> None:
     if message.chat.type != ChatType.PRIVATE and not addressed:
         return
     log.info("unknown command %r in chat %s", command[:64], message.chat.id)
-    await message.reply_text(rendering.UNKNOWN_COMMAND)
+    await message.reply_text(_(rendering.UNKNOWN_COMMAND))
 
 
 async def stray_button(update: Update, context: HeraldContext) -> None:
     """A button whose data Herald's patterns do not know: stale keyboards or forged data."""
     query = update.callback_query
     log.info("unknown button data %r from user %s", query.data, query.from_user.id)
-    await query.answer(rendering.EXPIRED)
+    await query.answer(_(rendering.EXPIRED))
 
 
 async def on_error(update: object, context: HeraldContext) -> None:
@@ -41,11 +42,9 @@ async def on_error(update: object, context: HeraldContext) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer("Sorry, something went wrong. Please try again.")
+            await update.callback_query.answer(_(rendering.SORRY_BUTTON))
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a moment."
-            )
+            await update.effective_message.reply_text(_(rendering.SORRY))
     except Exception:  # the apology is best effort; the original error is already logged
         log.warning("could not tell the user about the error", exc_info=True)
 

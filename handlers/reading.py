@@ -15,6 +15,7 @@ from telegram.ext import (
 
 from bot import rendering
 from bot.context import HeraldContext
+from bot.i18n import _
 from bot.sender import reply, show
 from bot.services import reading, search, stats
 
@@ -54,7 +55,7 @@ async def search_command(update: Update, context: HeraldContext) -> None:
     """First page of /search QUERY."""
     query = command_argument(update)
     if not query:
-        await reply(update.effective_message, rendering.Rendered(rendering.SEARCH_USAGE))
+        await reply(update.effective_message, rendering.Rendered(_(rendering.SEARCH_USAGE)))
         return
     await _search(update, context, query)
 
@@ -69,7 +70,7 @@ async def _search(update: Update, context: HeraldContext, query: str) -> None:
     size = services.settings.page_size
     page = await search.start_search(services.db, update.effective_chat.id, query, size)
     if page is None:
-        await reply(update.effective_message, rendering.Rendered(rendering.NOTHING_TO_SEARCH))
+        await reply(update.effective_message, rendering.Rendered(_(rendering.NOTHING_TO_SEARCH)))
         return
     await reply(update.effective_message, rendering.search_results(page, size))
 
@@ -81,7 +82,7 @@ async def button(update: Update, context: HeraldContext) -> None:
     rendered = await _render_action(action, update, context) if action else None
     if rendered is None:
         log.info("expired or forged button %r from user %s", query.data, query.from_user.id)
-        await query.answer(rendering.EXPIRED)
+        await query.answer(_(rendering.EXPIRED))
         return
     await query.answer()
     await show(query, rendered)

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filt
 from bot import rendering
 from bot import rendering_subscriptions as texts
 from bot.context import HeraldContext
+from bot.i18n import _
 from bot.sender import reply, show
 from bot.services import chats, reading, subscriptions
 from handlers.reading import command_argument
@@ -33,7 +34,7 @@ async def _may_change(update: Update, context: HeraldContext) -> bool:
 async def _target(update: Update, context: HeraldContext) -> tuple[int, str] | None:
     """(chat id, title) that the command changes, or None after a polite refusal."""
     if not await _may_change(update, context):
-        await reply(update.effective_message, rendering.Rendered(texts.ADMINS_ONLY))
+        await reply(update.effective_message, rendering.Rendered(_(texts.ADMINS_ONLY)))
         return None
     chat, db = update.effective_chat, context.services.db
     await chats.remember(db, chat.id, chat.type, chat.title or "")
@@ -83,21 +84,21 @@ async def subscription_button(update: Update, context: HeraldContext) -> None:
     """✖ removes one subscription, ➕ adds a topic; then the list is shown again."""
     query = update.callback_query
     if not await _may_change(update, context):
-        await query.answer(texts.ADMINS_ONLY)
+        await query.answer(_(texts.ADMINS_ONLY))
         return
     chat = update.effective_chat
     await chats.remember(context.services.db, chat.id, chat.type, chat.title or "")
     target = await _target_quietly(update, context)
-    kind, _, number = (query.data or "").partition(":")
+    kind, _sep, number = (query.data or "").partition(":")
     db = context.services.db
     if kind == rendering.REMOVE_SUBSCRIPTION:
         changed = await subscriptions.remove_one(db, target[0], int(number))
     else:
         changed = await subscriptions.add_topic(db, target[0], int(number))
     if not changed:
-        await query.answer(rendering.EXPIRED)
+        await query.answer(_(rendering.EXPIRED))
         return
-    await query.answer("Removed." if kind == rendering.REMOVE_SUBSCRIPTION else "Added.")
+    await query.answer(_(texts.REMOVED if kind == rendering.REMOVE_SUBSCRIPTION else texts.ADDED))
     await show(query, await _listing(context, *target))
 
 
@@ -110,8 +111,9 @@ async def _target_quietly(update: Update, context: HeraldContext) -> tuple[int, 
         if user is not None and await chats.still_admin(
             context.bot, services.db, services.admins, user.id, target
         ):
-            return target.id, target.title or "Your channel"
-    return chat.id, "This chat" if chat.type == Chat.PRIVATE else (chat.title or "This chat")
+            return target.id, target.title or _(texts.YOUR_CHANNEL)
+    this_chat = _(texts.THIS_CHAT)
+    return chat.id, this_chat if chat.type == Chat.PRIVATE else (chat.title or this_chat)
 
 
 async def channel(update: Update, context: HeraldContext) -> None:
@@ -120,16 +122,16 @@ async def channel(update: Update, context: HeraldContext) -> None:
     user = update.effective_user
     await chats.remember(db, update.effective_chat.id, Chat.PRIVATE, "")
     if not argument:
-        await reply(update.effective_message, rendering.Rendered(texts.CHANNEL_USAGE))
+        await reply(update.effective_message, rendering.Rendered(_(texts.CHANNEL_USAGE)))
         return
     if argument.casefold() == "off":
         await chats.stop_managing(db, user.id)
-        await reply(update.effective_message, rendering.Rendered("Managing this chat again."))
+        await reply(update.effective_message, rendering.Rendered(_(texts.MANAGING_THIS_CHAT)))
         return
     setup = await chats.set_up_channel(context.bot, db, context.services.admins, user.id, argument)
     if not setup.ok:
         await reply(
-            update.effective_message, rendering.Rendered(texts.CHANNEL_PROBLEMS[setup.problem])
+            update.effective_message, rendering.Rendered(_(texts.CHANNEL_PROBLEMS[setup.problem]))
         )
         return
     await reply(update.effective_message, texts.channel_ready(setup.title))

@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from bot.i18n import N_, _
 from bot.services.fanout import word_pattern
 from storage import articles as article_store
 from storage import subscriptions as store
@@ -20,6 +21,9 @@ from storage.subscriptions import ALL, KEYWORD, TOPIC, Subscription
 
 MAX_PHRASE = 100
 MAX_PER_CHAT = 100
+
+# How a subscription to everything is named to the reader, in the reader's language.
+EVERYTHING = N_("everything")
 
 _QUOTED = re.compile(r"[\"“”«»„](.*?)(?:[\"“”«»„]|$)")
 
@@ -79,7 +83,7 @@ async def subscribe(db: Database, chat_id: int, text: str, now: int | None = Non
     room = MAX_PER_CHAT - len(current)
     if request.everything:
         added = await store.add_subscription(db, chat_id, ALL, now)
-        (change.done if added else change.unchanged).append("everything")
+        (change.done if added else change.unchanged).append(_(EVERYTHING))
         return change
     topics, change.unknown = await _resolve_topics(db, request.topics)
     for topic in topics:
@@ -112,9 +116,9 @@ async def unsubscribe(db: Database, chat_id: int, text: str) -> Change:
     current = await store.list_subscriptions(db, chat_id)
     if request.everything:
         removed = await store.remove_all(db, chat_id)
-        (change.done if removed else change.unchanged).append("everything")
+        (change.done if removed else change.unchanged).append(_(EVERYTHING))
         return change
-    topics, _ = await _resolve_topics(db, request.topics)
+    topics, _unknown = await _resolve_topics(db, request.topics)
     named = {t.casefold() for t in request.topics}
     if topics and len(topics) == 1 and len(request.topics) > 1:
         named = set()  # one multi-word topic name, e.g. "u.s. news"
@@ -131,8 +135,9 @@ async def unsubscribe(db: Database, chat_id: int, text: str) -> Change:
 
 
 def describe(sub: Subscription) -> str:
+    """How the reader sees a subscription: translated 'everything', '#topic' or '“phrase”'."""
     if sub.kind == ALL:
-        return "everything"
+        return _(EVERYTHING)
     if sub.kind == TOPIC:
         return f"#{sub.label}"
     return f"“{sub.label}”"
