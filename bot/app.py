@@ -27,6 +27,7 @@ from handlers import (
     reading,
     subscriptions,
 )
+from handlers import settings as settings_handlers
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)
     subscriptions.register(app)
+    settings_handlers.register(app)
     membership.register(app)
     editor_filter = editors.register(app, settings.editor_ids)
     feeds.register(app, editor_filter)

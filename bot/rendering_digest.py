@@ -11,7 +11,7 @@ import html
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.rendering import (
     ALL_LATEST,
     MAX_BUTTON_TITLE,
@@ -37,7 +37,11 @@ def digest(headlines: list[Headline]) -> list[Rendered]:
 
 def _part(items: list[Headline], part: int, parts: int, first: int) -> Rendered:
     if parts == 1:
-        heading = _("🗞 <b>Your news digest</b> · {count} articles").format(count=len(items))
+        heading = ngettext(
+            "🗞 <b>Your news digest</b> · {count} article",
+            "🗞 <b>Your news digest</b> · {count} articles",
+            len(items),
+        ).format(count=len(items))
     else:
         heading = _("🗞 <b>Your news digest</b> · part {part} of {parts}").format(
             part=part, parts=parts

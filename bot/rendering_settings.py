@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
 from bot.i18n import N_, _
-from bot.rendering import Rendered, callback
+from bot.rendering import Rendered, callback, either
 from bot.services.preferences import DAILY_PRESETS, QUIET_PRESETS, plan_of
 from storage.chat_settings import ChatSettings
 
@@ -140,7 +140,7 @@ def timezone_set(zone: str, now: float) -> str:
 def unknown_timezone(name: str, suggestions: tuple[str, ...]) -> str:
     text = _("I don't know the time zone “{name}”.").format(name=html.escape(name[:60]))
     if suggestions:
-        options = _(" or ").join(f"<code>/timezone {html.escape(s)}</code>" for s in suggestions)
+        options = either([f"<code>/timezone {html.escape(s)}</code>" for s in suggestions])
         text += " " + _("Did you mean {options}?").format(options=options)
     return text + "\n" + _(TIMEZONE_USAGE)
 

@@ -355,8 +355,9 @@ class FakeBotAPI:
         type: str = "private",
         title: str | None = None,
         username: str | None = None,
+        forum: bool = False,
     ) -> JSON:
-        """Declare a chat and return its Chat dict.
+        """Declare a chat and return its Chat dict (``forum``: a supergroup with topics).
 
         ``type`` is Telegram's chat type ("private", "group", "supergroup", "channel"; non-private
         ids are negative). Unknown negative ids are "chat not found" to the bot, so groups must
@@ -366,6 +367,8 @@ class FakeBotAPI:
         self.chats[chat_id] = tg.chat_dict(
             chat_id, type, title=title, username=username, first_name=first_name
         )
+        if forum:
+            self.chats[chat_id]["is_forum"] = True
         return self.chats[chat_id]
 
     def set_chat_member(self, chat_id: int, user_id: int, status: str) -> None:
@@ -471,6 +474,7 @@ class FakeBotAPI:
         language_code: str | None = "en",
         reply_to: int | None = None,
         forwarded_from: int | str | None = None,
+        thread_id: int | None = None,
     ) -> JSON:
         """A user writes ``text`` (commands get bot_command entities). Returns the Update.
 
@@ -479,6 +483,7 @@ class FakeBotAPI:
         ``reply_to`` is the id of a bot message in the chat the user replies to.
         ``forwarded_from`` makes the message a forward: a user id, or a name for a sender
         who hides their account in forwards (Telegram then gives only the name).
+        ``thread_id``: written inside that topic of a forum supergroup.
         """
         if chat_id not in self.chats and chat_id < 0 and chat_type == "private":
             chat_type = "supergroup"
@@ -501,6 +506,10 @@ class FakeBotAPI:
         )
         if reply_to is not None:
             message["reply_to_message"] = self._replied(chat_id, reply_to)
+        if thread_id is not None:
+            if not self.chats[chat_id].get("is_forum"):
+                raise ValueError(f"chat {chat_id} has no topics")
+            message.update(message_thread_id=thread_id, is_topic_message=True)
         if isinstance(forwarded_from, int):
             sender = self.users.setdefault(forwarded_from, tg.user_dict(forwarded_from, "Bob"))
             message["forward_origin"] = {"type": "user", "date": tg.now(), "sender_user": sender}
@@ -1030,9 +1039,24 @@ class FakeBotAPI:
         counts = self._deliveries[method]
         counts[chat_id] = counts.get(chat_id, 0) + 1
 
+    def _thread(self, chat_id: int, params: JSON) -> int | None:
+        """``message_thread_id``: only a forum supergroup has topics to post in."""
+        thread = params.get("message_thread_id")
+        if thread in (None, ""):
+            return None
+        if not self.chats.get(chat_id, {}).get("is_forum"):
+            raise bad_request("message thread not found")
+        return int(thread)
+
     def _send_message(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params, can_post=True)
-        message = self._store(chat_id, self._text(params), params, text=params["text"])
+        message = self._store(
+            chat_id,
+            self._text(params),
+            params,
+            text=params["text"],
+            message_thread_id=self._thread(chat_id, params),
+        )
         self._count_delivery("sendMessage", chat_id)
         return message
 
