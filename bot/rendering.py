@@ -349,6 +349,11 @@ def help_text(bot_username: str | None) -> str:
         ),
         _("/unsubscribe, /subscriptions, /topics – manage what you receive"),
         _("/channel <i>@name</i> – manage a channel you run from here"),
+        _(
+            "/settings – instant news or a digest, quiet hours, time zone, link previews, "
+            "language"
+        ),
+        _("/here – in a group with topics, post news in the topic where you send it"),
         _("/help – this message"),
         _("Or just type a few words here to search."),
         "",
@@ -358,6 +363,9 @@ def help_text(bot_username: str | None) -> str:
         ),
         _("In groups, address me as {example}.").format(
             example=f"/latest@{html.escape(mention.lstrip('@'))}"
+        ),
+        _("In any chat, type {mention} and a few words to share an article.").format(
+            mention=html.escape(mention)
         ),
     ]
     return "\n".join(lines)
@@ -395,6 +403,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("unsubscribe", N_("Stop some or all subscriptions")),
     ("subscriptions", N_("See and change this chat's subscriptions")),
     ("topics", N_("Topics and how many articles each has")),
+    ("settings", N_("Delivery, quiet hours, time zone, language")),
     ("help", N_("What Herald does and how to use it")),
     ("start", N_("Start Herald")),
 )

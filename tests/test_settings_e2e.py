@@ -7,6 +7,7 @@ bot, HTTP, SQLite, the fake Bot API) is real.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from bot.sandbox.fake_api import SentMessage
@@ -46,7 +47,7 @@ def _received(herald: Herald, chat_id: int) -> list[SentMessage]:
     return [
         m
         for m in herald.api.messages.get(chat_id, {}).values()
-        if m.reply_markup and "a:" in str(m.reply_markup) and not m.deleted
+        if m.reply_markup and re.search(r"'a:\d+:", str(m.reply_markup)) and not m.deleted
     ]
 
 
@@ -313,3 +314,24 @@ async def test_previews_off_and_forum_topic(herald: Herald) -> None:
         )
 
     await eventually(in_topic)
+
+
+async def test_a_spanish_reader_gets_settings_and_digests_in_spanish(
+    herald: Herald, db: Database
+) -> None:
+    panel = await herald.send("/settings", language_code="es")
+    assert (
+        "Tus ajustes" in panel.visible_text
+        and "Entrega: en cuanto se publican" in panel.visible_text
+    )
+    await herald.send("/subscribe", language_code="es")
+    await herald.send("/digest hourly", language_code="es")
+    clock = _clock(herald, "2026-02-02T10:20:00")
+    await _publish(herald, *(f"Noticia número {n}" for n in range(1, 12)))
+    await _wait_held(db, READER, 11)
+    await _advance(herald, clock, "2026-02-02T11:00:01")
+    first, _second = await _wait_received(herald, READER, 2)
+    assert "Tu resumen de noticias · parte 1 de 2" in first.visible_text
+
+    _, english = await herald.press(panel, button_data(panel, "English"))
+    assert "Your settings" in english.visible_text and "Language: English" in english.visible_text
