@@ -20,7 +20,7 @@ from bot import rendering
 from bot import rendering_editors as texts
 from bot.context import HeraldContext
 from bot.sender import reply, reply_as_push
-from bot.services import editors, newsroom, page_extract, stats
+from bot.services import editors, newsroom, stats
 from bot.services.ingest import ArticleInput, InvalidArticle
 from bot.services.newsroom import EDIT, POST, Draft
 from handlers.reading import command_argument
@@ -82,22 +82,11 @@ async def _from_page(message: Message, context: HeraldContext, url: str) -> Arti
     settings = context.services.settings
     await message.reply_text("⏳ Reading the page…")
     try:
-        page = await page_extract.extract_page(
-            url, timeout=settings.page_timeout, max_bytes=settings.page_max_bytes
-        )
-    except page_extract.PageProblem as exc:
+        return await newsroom.page_input(url, settings.page_timeout, settings.page_max_bytes)
+    except newsroom.PageProblem as exc:
         log.info("/post %s: %s", url[:200], exc)
         await reply(message, rendering.Rendered(texts.problem(str(exc))))
         return None
-    return ArticleInput(
-        title=page.title,
-        summary=page.lead,
-        body=page.body,
-        url=page.url,
-        authors=page.authors,
-        source=page.source,
-        image_url=page.image_url,
-    )
 
 
 async def _checked(message: Message, make: Callable[[], ArticleInput]) -> ArticleInput | None:

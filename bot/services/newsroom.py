@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from bot.services import editors
+from bot.services import editors, page_extract
 from bot.services.fanout import BREAKING, CORRECTION, NORMAL
 from bot.services.ingest import ArticleInput, InvalidArticle, ingest, normalise
 from bot.services.reading import ArticleView
@@ -32,6 +32,9 @@ BASE = "base"  # in a correction's draft: the fingerprint of the text it correct
 _TAG = re.compile(r"(?<![\w&#])#(\w[\w-]{0,39})")
 _URL_LINE = re.compile(r"https?://\S+")
 _ID = re.compile(r"#?(\d{1,18})")
+
+
+PageProblem = page_extract.PageProblem  # /post URL could not use the page; str() says why
 
 
 class ArticleGone(LookupError):
@@ -131,6 +134,20 @@ def parse_article_id(text: str) -> int | None:
     word = text.split(maxsplit=1)[0] if text.strip() else ""
     match = _ID.fullmatch(word)
     return int(match.group(1)) if match else None
+
+
+async def page_input(url: str, seconds: float, max_bytes: int) -> ArticleInput:
+    """/post URL: the article a web page makes (``PageProblem`` says why it cannot)."""
+    page = await page_extract.extract_page(url, timeout=seconds, max_bytes=max_bytes)
+    return ArticleInput(
+        title=page.title,
+        summary=page.lead,
+        body=page.body,
+        url=page.url,
+        authors=page.authors,
+        source=page.source,
+        image_url=page.image_url,
+    )
 
 
 def input_of(article: Article) -> ArticleInput:
