@@ -24,15 +24,13 @@ from bot.services.preferences import ChatSettings
 from handlers.reading import command_argument
 
 # The chat a command changes, and who may change it: one rule for subscriptions and settings.
-from handlers.subscriptions import _may_change as may_change
-from handlers.subscriptions import _target as target
-from handlers.subscriptions import _target_quietly
+from handlers.subscriptions import may_change, target_chat, target_chat_quietly
 
 log = logging.getLogger(__name__)
 
 
 async def settings_command(update: Update, context: HeraldContext) -> None:
-    chosen = await target(update, context)
+    chosen = await target_chat(update, context)
     if chosen is None:
         return
     settings = await preferences.get(context.services.db, chosen[0])
@@ -50,7 +48,7 @@ async def settings_button(update: Update, context: HeraldContext) -> None:
     if not await may_change(update, context):
         await query.answer(_("Only this chat's admins can change its settings."), show_alert=True)
         return
-    chosen = await _target_quietly(update, context)
+    chosen = await target_chat_quietly(update, context)
     key, value = parsed
     chat_id = chosen[0]
     try:
@@ -85,7 +83,7 @@ async def _apply(db: preferences.Database, chat_id: int, key: str, value: str) -
 
 
 async def timezone_command(update: Update, context: HeraldContext) -> None:
-    chosen = await target(update, context)
+    chosen = await target_chat(update, context)
     if chosen is None:
         return
     name = command_argument(update)
@@ -103,7 +101,7 @@ async def timezone_command(update: Update, context: HeraldContext) -> None:
 
 
 async def quiet_command(update: Update, context: HeraldContext) -> None:
-    chosen = await target(update, context)
+    chosen = await target_chat(update, context)
     if chosen is None:
         return
     try:
@@ -119,7 +117,7 @@ async def quiet_command(update: Update, context: HeraldContext) -> None:
 
 async def digest_command(update: Update, context: HeraldContext) -> None:
     """/digest off | hourly | daily [HH:MM]."""
-    chosen = await target(update, context)
+    chosen = await target_chat(update, context)
     if chosen is None:
         return
     words = command_argument(update).lower().split()
@@ -144,7 +142,7 @@ async def here_command(update: Update, context: HeraldContext) -> None:
     if not getattr(update.effective_chat, "is_forum", False):
         await reply(message, Rendered(_(texts.HERE_ONLY_TOPICS)))
         return
-    chosen = await target(update, context)
+    chosen = await target_chat(update, context)
     if chosen is None:
         return
     off = command_argument(update).lower() == "off"

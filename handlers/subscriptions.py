@@ -19,7 +19,7 @@ from handlers.reading import command_argument
 log = logging.getLogger(__name__)
 
 
-async def _may_change(update: Update, context: HeraldContext) -> bool:
+async def may_change(update: Update, context: HeraldContext) -> bool:
     """In private chats anyone; in groups only the chat's admins (anonymous admins included)."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat.type == Chat.PRIVATE:
@@ -31,14 +31,14 @@ async def _may_change(update: Update, context: HeraldContext) -> bool:
     )
 
 
-async def _target(update: Update, context: HeraldContext) -> tuple[int, str] | None:
+async def target_chat(update: Update, context: HeraldContext) -> tuple[int, str] | None:
     """(chat id, title) that the command changes, or None after a polite refusal."""
-    if not await _may_change(update, context):
+    if not await may_change(update, context):
         await reply(update.effective_message, rendering.Rendered(_(texts.ADMINS_ONLY)))
         return None
     chat, db = update.effective_chat, context.services.db
     await chats.remember(db, chat.id, chat.type, chat.title or "")
-    return await _target_quietly(update, context)
+    return await target_chat_quietly(update, context)
 
 
 async def subscribe(update: Update, context: HeraldContext) -> None:
@@ -56,14 +56,14 @@ async def _change(
     action: Callable[..., Awaitable[subscriptions.Change]],
 ) -> None:
     """/subscribe and /unsubscribe: same checks, same target, same kind of reply."""
-    target = await _target(update, context)
+    target = await target_chat(update, context)
     if target is not None:
         change = await action(context.services.db, target[0], command_argument(update))
         await reply(update.effective_message, texts.change(kind, change))
 
 
 async def list_subscriptions(update: Update, context: HeraldContext) -> None:
-    target = await _target(update, context)
+    target = await target_chat(update, context)
     if target is not None:
         await reply(update.effective_message, await _listing(context, *target))
 
@@ -83,12 +83,12 @@ async def topics(update: Update, context: HeraldContext) -> None:
 async def subscription_button(update: Update, context: HeraldContext) -> None:
     """✖ removes one subscription, ➕ adds a topic; then the list is shown again."""
     query = update.callback_query
-    if not await _may_change(update, context):
+    if not await may_change(update, context):
         await query.answer(_(texts.ADMINS_ONLY))
         return
     chat = update.effective_chat
     await chats.remember(context.services.db, chat.id, chat.type, chat.title or "")
-    target = await _target_quietly(update, context)
+    target = await target_chat_quietly(update, context)
     kind, _sep, number = (query.data or "").partition(":")
     db = context.services.db
     if kind == rendering.REMOVE_SUBSCRIPTION:
@@ -102,7 +102,7 @@ async def subscription_button(update: Update, context: HeraldContext) -> None:
     await show(query, await _listing(context, *target))
 
 
-async def _target_quietly(update: Update, context: HeraldContext) -> tuple[int, str]:
+async def target_chat_quietly(update: Update, context: HeraldContext) -> tuple[int, str]:
     """The chat itself, or the channel its user manages while still that channel's admin."""
     chat, services = update.effective_chat, context.services
     target = await chats.target_of(services.db, chat.id)
