@@ -139,7 +139,8 @@ async def timed_poll(poller: FeedPoller, label: str) -> tuple[PollReport, float]
     print(
         f"{label:<28} {report.seconds:7.1f} s  fetched {report.fetched:5}  304/same "
         f"{report.not_modified:5}  failed {report.failed:3}  added {report.added:6}  "
-        f"merged {report.merged:5}  seen {report.seen:6}  ingest {report.ingest_seconds:6.1f} s"
+        f"merged {report.merged:5}  seen {report.seen:6}  writer {report.write_seconds:5.1f} s"
+        f" (ingest {report.ingest_seconds:5.1f} s)"
         f"  VmHWM {peak:6.0f} MB",
         flush=True,
     )
