@@ -579,3 +579,23 @@ async def test_corrections_never_touch_a_migrated_groups_messages_by_old_ids(
         c for c in herald.api.calls_of("editMessageText") if int(c.params["chat_id"]) == new
     ]
     assert "second strike" in moved.visible_text
+
+
+async def test_two_publish_taps_at_once_publish_one_article(herald: Herald, db: Database) -> None:
+    await herald.send("/subscribe")
+    preview = await _preview(herald, POST)
+    data = button_data(preview, "✅ Publish")
+    mark = herald.api.mark()
+    first = herald.api.press_button(EDITOR, preview.message_id, data)
+    second = herald.api.press_button(EDITOR, preview.message_id, data)
+    for update in (first, second):
+        await herald.api.wait_for(
+            "answerCallbackQuery",
+            lambda c, q=update["callback_query"]["id"]: c.params["callback_query_id"] == q,
+            after=mark,
+        )
+    await _wait_pushes(herald.api, READER, 1)
+    assert await _articles(db) == 1
+    assert int(await db.scalar("SELECT count(*) FROM outbox WHERE chat_id = ?", (READER,))) == 1
+    log = await herald.send("/audit", chat_id=EDITOR)
+    assert "draft post" in log.visible_text and "publish #1" in log.visible_text

@@ -196,9 +196,11 @@ async def new_draft(
     content = asdict(item)
     if article_id is not None:  # a correction: of the article as it is now, not as it will be
         content[BASE] = fingerprint(await published_article(db, article_id))
-    draft_id = await drafts.create(
-        db, kind, editor_id, chat_id, content, image_file_id, article_id, now
-    )
+    async with db.transaction():
+        draft_id = await drafts.create(
+            db, kind, editor_id, chat_id, content, image_file_id, article_id, now
+        )
+        await editors.audit(db, editor_id, f"draft {kind}", article_id, item.title, now)
     draft = await drafts.get(db, draft_id)
     assert draft is not None
     return draft_id, await preview(db, draft, now)
