@@ -19,6 +19,7 @@ headlines would arrive in English.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 
 from telegram import Update
 from telegram.ext import Application, TypeHandler
@@ -33,40 +34,43 @@ BEFORE = -1  # ahead of every feature (they live in the default group 0)
 AFTER = 100  # once the features have run
 
 
+# Set by the first pass for this update (one task): the language still has to be remembered.
+_unremembered: ContextVar[bool] = ContextVar("herald_language_unremembered", default=False)
+
+
 async def choose_language(update: Update, context: HeraldContext) -> None:
     """Set the chat's language (chosen in /settings, else the user's Telegram language)."""
-    i18n.set_language(await _language(update, _services(context)))
+    language, remembered = await _language(update, _services(context))
+    i18n.set_language(language)
+    _unremembered.set(not remembered)
 
 
 async def remember_language(update: Update, context: HeraldContext) -> None:
     """Store the user's Telegram language if the chat became known only during this update."""
     chat, user, services = update.effective_chat, update.effective_user, _services(context)
-    if chat is None or user is None or not user.language_code or services is None:
-        return
+    if not _unremembered.get() or chat is None or user is None or services is None:
+        return  # the usual case: remembered already, by the first pass or before
     try:
-        reported = i18n.pick(user.language_code)
-        if (await preferences.get(services.db, chat.id)).user_language == reported:
-            return  # the usual case: remembered already, by this update's first pass or before
-        await preferences.language_for(services.db, chat.id, user.language_code)
-        settings = await preferences.get(services.db, chat.id)
-        if settings.user_language == reported:  # the chat is known now: tell the delivery worker
-            services.settings_changed(settings)
+        _, remembered = await preferences.chat_language(services.db, chat.id, user.language_code)
+        if remembered:  # the chat is known now: tell the delivery worker
+            services.settings_changed(await preferences.get(services.db, chat.id))
     except Exception:  # only pushes' language is at stake; the reader was already answered
         log.warning("could not remember the language of chat %s", chat.id, exc_info=True)
 
 
-async def _language(update: Update, services: Services | None) -> str:
+async def _language(update: Update, services: Services | None) -> tuple[str, bool]:
+    """The update's language, and whether the user's Telegram language is remembered."""
     chat, user = update.effective_chat, update.effective_user
     language_code = user.language_code if user is not None else None
     if chat is None or services is None:
         # Inline queries and the like have no chat to remember a choice for: the user's own
         # Telegram language is all there is.
-        return i18n.pick(language_code)
+        return i18n.pick(language_code), True
     try:
-        return await preferences.language_for(services.db, chat.id, language_code)
+        return await preferences.chat_language(services.db, chat.id, language_code)
     except Exception:  # a reply in the user's Telegram language beats no reply at all
         log.warning("could not read the language of chat %s", chat.id, exc_info=True)
-        return i18n.pick(language_code)
+        return i18n.pick(language_code), True
 
 
 def _services(context: HeraldContext) -> Services | None:

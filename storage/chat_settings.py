@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 from storage.db import Database
 
@@ -31,12 +32,7 @@ async def get(db: Database, chat_id: int) -> ChatSettings:
     row = await db.fetchone(
         f"SELECT {', '.join(_COLUMNS)} FROM chat_settings WHERE chat_id = ?", (chat_id,)
     )
-    if row is None:
-        return ChatSettings(chat_id)
-    values = dict(zip(_COLUMNS, row, strict=True))
-    values["previews"] = bool(values["previews"])
-    values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
-    return ChatSettings(**values)
+    return ChatSettings(chat_id) if row is None else _settings(row)
 
 
 async def update(db: Database, chat_id: int, now: int, **changes: object) -> None:
@@ -59,13 +55,14 @@ async def update(db: Database, chat_id: int, now: int, **changes: object) -> Non
 async def customised(db: Database) -> list[ChatSettings]:
     """Every chat whose delivery differs from the default (for the delivery worker's cache)."""
     rows = await db.fetchall(f"SELECT {', '.join(_COLUMNS)} FROM chat_settings")
-    result = []
-    for row in rows:
-        values = dict(zip(_COLUMNS, row, strict=True))
-        values["previews"] = bool(values["previews"])
-        values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
-        result.append(ChatSettings(**values))
-    return result
+    return [_settings(row) for row in rows]
+
+
+def _settings(row: Any) -> ChatSettings:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["previews"] = bool(values["previews"])
+    values["breaking_respects_quiet"] = bool(values["breaking_respects_quiet"])
+    return ChatSettings(**values)
 
 
 async def version(db: Database) -> tuple[int, int]:

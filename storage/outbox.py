@@ -9,6 +9,7 @@ process died and go back to ``pending``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Database
 
@@ -70,25 +71,23 @@ async def fan_out(db: Database, article_id: int, haystack: str, priority: int, n
     )
 
 
-async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
-    """Mark up to ``limit`` due rows ``sending`` and return them, most urgent first."""
-    rows = await db.fetchall(
-        """
-        UPDATE outbox SET status = 'sending', updated_at = :now_int
-        WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= :now
-                     ORDER BY priority DESC, id LIMIT :limit)
-        RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
-                  article_id, kind, attempts, priority,
-                  (SELECT o.message_id FROM outbox o WHERE o.chat_id = outbox.chat_id
-                   AND o.article_id = outbox.article_id AND o.kind = 'new'
-                   AND outbox.kind != 'new'),
-                  (SELECT o.status FROM outbox o WHERE o.chat_id = outbox.chat_id
-                   AND o.article_id = outbox.article_id AND o.kind = 'new'
-                   AND outbox.kind != 'new'),
-                  held, not_before
-        """,
-        {"now": now, "now_int": int(now), "limit": limit},
-    )
+# What a claim returns: the row, its chat's kind, and for a correction or retraction the
+# delivered copy it changes (its message id and the status of the row that sent it).
+_CLAIMED = """
+    RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
+              article_id, kind, attempts, priority,
+              (SELECT o.message_id FROM outbox o WHERE o.chat_id = outbox.chat_id
+               AND o.article_id = outbox.article_id AND o.kind = 'new'
+               AND outbox.kind != 'new'),
+              (SELECT o.status FROM outbox o WHERE o.chat_id = outbox.chat_id
+               AND o.article_id = outbox.article_id AND o.kind = 'new'
+               AND outbox.kind != 'new'),
+              held, not_before
+"""
+
+
+def _claimed(rows: list[Any]) -> list[Delivery]:
+    """Rows from a ``_CLAIMED`` statement as deliveries, most urgent first."""
     found = [
         Delivery(
             r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10]
@@ -97,6 +96,20 @@ async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
     ]
     found.sort(key=lambda d: (-d.priority, d.id))
     return found
+
+
+async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
+    """Mark up to ``limit`` due rows ``sending`` and return them, most urgent first."""
+    rows = await db.fetchall(
+        """
+        UPDATE outbox SET status = 'sending', updated_at = :now_int
+        WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= :now
+                     ORDER BY priority DESC, id LIMIT :limit)
+        """
+        + _CLAIMED,
+        {"now": now, "now_int": int(now), "limit": limit},
+    )
+    return _claimed(rows)
 
 
 async def mark_sent(db: Database, delivery_id: int, message_id: int | None, now: int) -> None:
@@ -273,17 +286,11 @@ async def claim_held(db: Database, chat_id: int, now: float) -> list[Delivery]:
         """
         UPDATE outbox SET status = 'sending', updated_at = :now_int
         WHERE chat_id = :chat AND status = 'pending' AND held = 1 AND not_before <= :now
-        RETURNING id, chat_id, (SELECT kind FROM chats WHERE chats.id = outbox.chat_id),
-                  article_id, kind, attempts, priority, not_before
-        """,
+        """
+        + _CLAIMED,
         {"chat": chat_id, "now": now, "now_int": int(now)},
     )
-    found = [
-        Delivery(r[0], r[1], r[2] or "private", r[3], r[4], r[5], r[6], held=True, not_before=r[7])
-        for r in rows
-    ]
-    found.sort(key=lambda d: (-d.priority, d.id))
-    return found
+    return _claimed(rows)
 
 
 async def recheck_held(db: Database, chat_id: int) -> int:

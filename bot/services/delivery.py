@@ -298,9 +298,8 @@ class DeliveryWorker:
     async def _send_digest(self, rows: list[Delivery]) -> None:
         """Several held articles for one chat: one digest (in parts if long), paced per chat."""
         first, loop = rows[0], asyncio.get_running_loop()
-        prefs = self._prefs.get(first.chat_id)
         found = await articles.headlines(self._db, [d.article_id for d in rows])
-        with i18n.use(preferences.language_of(prefs) if prefs else i18n.DEFAULT):
+        with i18n.use(self._language(first.chat_id)):
             parts = rendering_digest.digest(found)
         outcome: Outcome = Rejected("every article was withdrawn before the digest")
         for number, part in enumerate(parts):
@@ -344,6 +343,11 @@ class DeliveryWorker:
             heapq.heapify(self._waiting)
         return found
 
+    def _language(self, chat_id: int) -> str:
+        """The language pushes to a chat are rendered in."""
+        prefs = self._prefs.get(chat_id)
+        return preferences.language_of(prefs) if prefs else i18n.DEFAULT
+
     def _for_chat(self, delivery: Delivery, params: dict[str, Any]) -> dict[str, Any]:
         """A chat's own settings on a call: no link previews, its forum topic."""
         prefs = self._prefs.get(delivery.chat_id)
@@ -357,9 +361,7 @@ class DeliveryWorker:
 
     async def _request(self, delivery: Delivery) -> tuple[str, dict[str, Any]] | Outcome:
         """The Bot API call for a row, or the outcome that makes a call pointless."""
-        prefs = self._prefs.get(delivery.chat_id)
-        language = preferences.language_of(prefs) if prefs else i18n.DEFAULT
-        prepared = await self._prepared(delivery.article_id, language)
+        prepared = await self._prepared(delivery.article_id, self._language(delivery.chat_id))
         chat = {"chat_id": delivery.chat_id}
         if delivery.kind == outbox.NEW:
             if prepared is None or prepared.retracted:
@@ -389,9 +391,7 @@ class DeliveryWorker:
         if "not modified" in outcome.reason.lower():
             return Sent(delivery.target_message_id or 0)
         if request[0] == "deleteMessage" and "not found" not in outcome.reason.lower():
-            prefs = self._prefs.get(delivery.chat_id)
-            language = preferences.language_of(prefs) if prefs else i18n.DEFAULT
-            prepared = await self._prepared(delivery.article_id, language)
+            prepared = await self._prepared(delivery.article_id, self._language(delivery.chat_id))
             if prepared is not None:
                 method, params = prepared.retract
                 target = {"chat_id": delivery.chat_id, "message_id": delivery.target_message_id}

@@ -22,16 +22,25 @@ DAILY_PRESETS = ("0700", "0800", "1200", "1800", "2100")
 
 
 async def language_for(db: Database, chat_id: int, language_code: str | None) -> str:
-    """The chat's language: chosen in /settings, else the user's Telegram language.
+    """The chat's language: chosen in /settings, else the user's Telegram language."""
+    return (await chat_language(db, chat_id, language_code))[0]
+
+
+async def chat_language(db: Database, chat_id: int, language_code: str | None) -> tuple[str, bool]:
+    """The chat's language, and whether the user's Telegram language is remembered for it.
 
     The Telegram language is remembered (when it changes) so pushes to the chat, which have no
-    user to ask, are rendered in it too.
+    user to ask, are rendered in it too. It cannot be while the chat is unknown (its first
+    message, before /subscribe stores it): then the second value is False.
     """
     settings = await chat_settings.get(db, chat_id)
     reported = i18n.pick(language_code) if language_code else None
-    if reported and reported != settings.user_language and await _known_chat(db, chat_id):
+    remembered = reported is None or reported == settings.user_language
+    if not remembered and await _known_chat(db, chat_id):
         await chat_settings.update(db, chat_id, int(time.time()), user_language=reported)
-    return settings.language or reported or settings.user_language or i18n.DEFAULT
+        remembered = True
+    language = settings.language or reported or settings.user_language or i18n.DEFAULT
+    return language, remembered
 
 
 def language_of(settings: ChatSettings) -> str:
