@@ -8,8 +8,8 @@ from telegram import Chat, ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
-from bot import rendering_subscriptions as texts
 from bot.context import HeraldContext
+from bot.rendering import subscriptions as texts
 from bot.services import chats
 
 log = logging.getLogger(__name__)

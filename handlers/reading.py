@@ -13,9 +13,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import rendering
 from bot.context import HeraldContext
 from bot.i18n import _
+from bot.rendering import base
+from bot.rendering import reading as pages
 from bot.sender import reply, show
 from bot.services import reading, search, stats
 
@@ -31,8 +32,8 @@ def command_argument(update: Update) -> str:
 
 async def start(update: Update, context: HeraldContext) -> None:
     """Greet the reader with what Herald does."""
-    text = rendering.help_text(context.bot.username)
-    await reply(update.effective_message, rendering.Rendered(text))
+    text = pages.help_text(context.bot.username)
+    await reply(update.effective_message, base.Rendered(text))
 
 
 async def latest(update: Update, context: HeraldContext) -> None:
@@ -44,18 +45,18 @@ async def latest(update: Update, context: HeraldContext) -> None:
         try:
             topic_id = (await reading.find_topic(db, name)).id
         except reading.UnknownTopic as exc:
-            text = rendering.unknown_topic(exc.name, exc.suggestions)
-            await reply(update.effective_message, rendering.Rendered(text))
+            text = pages.unknown_topic(exc.name, exc.suggestions)
+            await reply(update.effective_message, base.Rendered(text))
             return
     page = await reading.latest_page(db, topic_id, 0, size)
-    await reply(update.effective_message, rendering.latest(page, size))
+    await reply(update.effective_message, pages.latest(page, size))
 
 
 async def search_command(update: Update, context: HeraldContext) -> None:
     """First page of /search QUERY."""
     query = command_argument(update)
     if not query:
-        await reply(update.effective_message, rendering.Rendered(_(rendering.SEARCH_USAGE)))
+        await reply(update.effective_message, base.Rendered(_(pages.SEARCH_USAGE)))
         return
     await _search(update, context, query)
 
@@ -70,44 +71,44 @@ async def _search(update: Update, context: HeraldContext, query: str) -> None:
     size = services.settings.page_size
     page = await search.start_search(services.db, update.effective_chat.id, query, size)
     if page is None:
-        await reply(update.effective_message, rendering.Rendered(_(rendering.NOTHING_TO_SEARCH)))
+        await reply(update.effective_message, base.Rendered(_(pages.NOTHING_TO_SEARCH)))
         return
-    await reply(update.effective_message, rendering.search_results(page, size))
+    await reply(update.effective_message, pages.search_results(page, size))
 
 
 async def button(update: Update, context: HeraldContext) -> None:
     """A tap on a list or article button: edit the same message to what was asked for."""
     query = update.callback_query
-    action = rendering.parse_callback(query.data or "")
+    action = pages.parse_callback(query.data or "")
     rendered = await _render_action(action, update, context) if action else None
     if rendered is None:
         log.info("expired or forged button %r from user %s", query.data, query.from_user.id)
-        await query.answer(_(rendering.EXPIRED))
+        await query.answer(_(base.EXPIRED))
         return
     await query.answer()
     await show(query, rendered)
 
 
 async def _render_action(
-    action: rendering.OpenArticle | rendering.Navigate, update: Update, context: HeraldContext
-) -> rendering.Rendered | None:
+    action: pages.OpenArticle | pages.Navigate, update: Update, context: HeraldContext
+) -> base.Rendered | None:
     db, size = context.services.db, context.services.settings.page_size
-    if isinstance(action, rendering.OpenArticle):
+    if isinstance(action, pages.OpenArticle):
         view = await reading.open_article(db, action.article_id)
         if view is None:
             return None
         await stats.count_tap(db, action.article_id)  # "most read" and per-article figures
-        return rendering.article(view, action.origin)
+        return pages.article(view, action.origin)
     origin = action.origin
-    if origin.kind == rendering.LATEST:
+    if origin.kind == base.LATEST:
         page = await reading.latest_page(db, origin.key, origin.page, size)
-        return None if page is None else rendering.latest(page, size)
+        return None if page is None else pages.latest(page, size)
     chat_id = update.effective_chat.id if update.effective_chat else 0
     try:
         found = await search.search_page(db, chat_id, origin.key or 0, origin.page, size)
     except search.SearchExpired:
         return None
-    return rendering.search_results(found, size)
+    return pages.search_results(found, size)
 
 
 def register(app: Application) -> None:
@@ -117,4 +118,4 @@ def register(app: Application) -> None:
     app.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, search_text)
     )
-    app.add_handler(CallbackQueryHandler(button, pattern=rendering.CALLBACK_PATTERN))
+    app.add_handler(CallbackQueryHandler(button, pattern=base.CALLBACK_PATTERN))

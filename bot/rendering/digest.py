@@ -8,12 +8,12 @@ a phone can still scroll).
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import _, ngettext
-from bot.rendering import (
-    ALL_LATEST,
+from bot.rendering.base import (
     MAX_BUTTON_TITLE,
     OPEN,
     Rendered,
@@ -21,6 +21,8 @@ from bot.rendering import (
     escaped_within,
     shorten,
 )
+from bot.rendering.push import NO_PREVIEW
+from bot.rendering.reading import ALL_LATEST
 from storage.articles import Headline
 
 PER_MESSAGE = 10
@@ -32,6 +34,22 @@ def digest(headlines: list[Headline]) -> list[Rendered]:
     return [
         _part(items, number, len(parts), number * PER_MESSAGE - PER_MESSAGE + 1)
         for number, items in enumerate(parts, start=1)
+    ]
+
+
+def calls(headlines: list[Headline]) -> list[tuple[str, dict[str, Any]]]:
+    """The digest as Bot API calls, minus the chat: what the delivery worker sends, in order."""
+    return [
+        (
+            "sendMessage",
+            {
+                "text": part.text,
+                "parse_mode": "HTML",
+                "link_preview_options": NO_PREVIEW,
+                "reply_markup": part.keyboard.to_dict() if part.keyboard else None,
+            },
+        )
+        for part in digest(headlines)
     ]
 
 
