@@ -29,11 +29,14 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_BUTTON_TITLE = 60
 
-# Callback data: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>".
+# Callback data: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>";
+# "n:<article>" opens the article in a new message, leaving the tapped one as it is (under a
+# draft's preview: the draft and its Publish/Cancel buttons stay).
 OPEN = "a"
 LATEST = "l"
 SEARCH = "s"
-CALLBACK_PATTERN = r"^[als]:"
+OPEN_NEW = "n"
+CALLBACK_PATTERN = r"^[alsn]:"
 # Subscription buttons: "u:<subscription>" removes one, "t:<topic>" adds a topic.
 REMOVE_SUBSCRIPTION = "u"
 ADD_TOPIC = "t"
@@ -56,6 +59,7 @@ class Origin:
 class OpenArticle:
     article_id: int
     origin: Origin
+    new_message: bool = False  # True: below the tapped message, which stays as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,11 @@ def _origin(token: str) -> Origin | None:
 def parse_callback(data: str) -> OpenArticle | Navigate | None:
     """Decode a button's data; None for anything Herald did not make (stale or forged)."""
     parts = data.split(":")
-    if len(parts) != 3 or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    if len(parts) == 2 and parts[0] == OPEN_NEW and _number(parts[1]) and len(parts[1]) <= 18:
+        return OpenArticle(int(parts[1]), ALL_LATEST, new_message=True)
+    if len(parts) != 3:
         return None
     kind, first, second = parts
     if kind == OPEN and _number(first):
@@ -381,6 +389,10 @@ NOTHING_TO_SEARCH = N_(
     "<code>/search budget</code>."
 )
 EXPIRED = N_("This button has expired.")
+# A tap on a list's ◀ ▶ under a channel post: paging would change the post for every subscriber.
+BROWSE_PRIVATELY = N_(
+    "This list belongs to the channel. Send /latest to me in a private chat to browse."
+)
 UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I can do.")
 ARTICLE_GONE = N_("This article is no longer available.")
 SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
@@ -441,16 +453,26 @@ def push(view: ArticleView) -> Rendered:
             )
         ]
     ]
-    rows += [
+    rows += related_rows(view, new_message=False)
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def related_rows(view: ArticleView, *, new_message: bool) -> list[list[InlineKeyboardButton]]:
+    """A push's related-story buttons (three at most); ``new_message``: each opens its story
+    in a new message instead of turning the tapped message into it."""
+    return [
         [
             InlineKeyboardButton(
                 "🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
-                callback_data=callback(OPEN, r.id, ALL_LATEST.encode()),
+                callback_data=(
+                    callback(OPEN_NEW, r.id)
+                    if new_message
+                    else callback(OPEN, r.id, ALL_LATEST.encode())
+                ),
             )
         ]
         for r in view.related[:3]
     ]
-    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
 def push_link_preview(article: Article) -> LinkPreviewOptions:

@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.rendering import MAX_MESSAGE, Rendered, callback, escaped_within, push, utf16_len
+from bot.rendering import (
+    MAX_MESSAGE,
+    Rendered,
+    callback,
+    escaped_within,
+    push,
+    related_rows,
+    utf16_len,
+)
 from bot.services.editors import Roster
 from bot.services.newsroom import EDIT, Decided, Retracted
 from bot.services.reading import ArticleView
@@ -61,11 +69,12 @@ EDITORS_USAGE = (
 def preview(view: ArticleView, draft_id: int, kind: str) -> Rendered:
     """The push as subscribers will see it, and the decision buttons under it.
 
-    The reader's related-story buttons stay (they work already); the Read button is left out
-    because the article has no page until it is published.
+    The reader's related-story buttons stay, but each opens its story in a new message: turning
+    the preview into that story would take the draft and its decision buttons with it. The Read
+    button is left out because the article has no page until it is published.
     """
     message = push(view)
-    rows = list(message.keyboard.inline_keyboard[1:]) if message.keyboard else []
+    rows = related_rows(view, new_message=True)
     if kind == EDIT:
         decisions = [
             InlineKeyboardButton(

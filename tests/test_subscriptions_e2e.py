@@ -291,7 +291,6 @@ async def test_demoted_channel_admin_loses_control(herald: Herald, db: Database)
     api.set_chat_member(channel, api.bot_id, "administrator")
     await herald.send("/channel @brief")
     api.set_chat_member(channel, READER, "member")
-    herald.services.admins.forget(channel)
     reply = await herald.send("/subscribe sport")
     assert "Subscribed to #sport" in reply.visible_text
     rows = await herald.services.db.fetchall("SELECT chat_id FROM subscriptions")
