@@ -148,6 +148,23 @@ async def test_a_tap_on_a_channel_post_opens_the_article_for_that_reader_only(
     assert page.visible_text.startswith("Port Alder harbour reopens after the dock strike")
 
 
+async def test_a_subscribers_tap_does_not_set_the_channels_language(
+    herald: Herald, db: Database
+) -> None:
+    """The language a chat's pushes use is remembered from its users' Telegram apps; a
+    Spanish viewer's tap on an English channel's post is not the channel speaking Spanish."""
+    await seed_samples(db)
+    await _managed_channel(herald)
+    _, post = await _channel_post(herald)
+    await herald.send("/start", chat_id=SUBSCRIBER, language_code="es")  # a Spanish reader
+    answer = await _tap(herald, post, "l::1", SUBSCRIBER, forged=True)
+    assert answer.get("text") == BROWSE_PRIVATELY, "answered in the channel's language"
+    answer = await _tap(herald, post, button_data(post, "📖 Read"), SUBSCRIBER)
+    assert answer.get("url", "").startswith("https://t.me/HeraldTestBot?start=a_")
+    settings = await preferences.get(db, CHANNEL)
+    assert preferences.language_of(settings) == "en", "pushes to the channel stay English"
+
+
 async def test_taps_in_a_group_answer_the_presser_and_its_list_still_pages(
     herald: Herald, db: Database
 ) -> None:
