@@ -125,7 +125,11 @@ async def test_group_admins_only_and_membership_lifecycle(herald: Herald, db: Da
     await herald.publish(article("Glacier melt speeds up", "Ice loss.", topics=("climate",)))
     rows = await herald.services.db.fetchall("SELECT * FROM outbox WHERE chat_id = ?", (GROUP,))
     assert rows == []  # paused: nothing queued, but the subscription is kept
+    mark = herald.api.mark()
     herald.member_change(GROUP, "member", title="Newsroom")
+    # The setup guide again; waited for, or it would be taken for the answer to /subscriptions.
+    welcome = await herald.api.wait_for("sendMessage", after=mark)
+    assert "Herald is here" in welcome.params["text"]
 
     async def resumed() -> bool:
         return not (await chats.get_chat(herald.services.db, GROUP)).paused
