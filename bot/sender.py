@@ -200,6 +200,17 @@ async def reply_as_push(message: Message, rendered: Rendered, article: Article) 
     )
 
 
+async def show_below(query: CallbackQuery, rendered: Rendered) -> None:
+    """Answer a tap with a new message in the same chat; the tapped message stays as it is."""
+    if query.message is not None:
+        await query.get_bot().send_message(
+            query.message.chat.id,
+            rendered.text,
+            reply_markup=rendered.keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+
+
 async def show(query: CallbackQuery, rendered: Rendered, *, preview: bool = False) -> None:
     """Replace the message whose button was pressed with ``rendered``.
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -16,9 +17,10 @@ from telegram.ext import (
 from bot.context import HeraldContext
 from bot.i18n import _
 from bot.rendering import base
+from bot.rendering import inline as rendering_inline
 from bot.rendering import reading as pages
-from bot.sender import reply, show
-from bot.services import reading, search, stats
+from bot.sender import reply, show, show_below
+from bot.services import chats, reading, search, stats
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +79,49 @@ async def _search(update: Update, context: HeraldContext, query: str) -> None:
 
 
 async def button(update: Update, context: HeraldContext) -> None:
-    """A tap on a list or article button: edit the same message to what was asked for."""
+    """A tap on a list or article button: edit the same message to what was asked for.
+
+    Except where that message is not the presser's alone (see ``chats.is_shared``): an article
+    tapped in a group or channel opens in the presser's private chat with Herald, and a list
+    under a channel post does not page. A group's own /latest or /search list still pages in
+    place: the group asked for it, everyone there browses the same list, and a page is still
+    that list. A tap under a draft's preview opens the story below it (``new_message``).
+    """
     query = update.callback_query
     action = pages.parse_callback(query.data or "")
+    chat_type = query.message.chat.type if query.message is not None else None
+    if isinstance(action, pages.OpenArticle) and chats.is_shared(chat_type):
+        await _open_privately(query, action.article_id, context)
+        return
+    if isinstance(action, pages.Navigate) and chat_type in (ChatType.CHANNEL, None):
+        log.info("list button %r under a channel post from user %s", query.data, query.from_user.id)
+        await query.answer(_(pages.BROWSE_PRIVATELY), show_alert=True)
+        return
     rendered = await _render_action(action, update, context) if action else None
     if rendered is None:
         log.info("expired or forged button %r from user %s", query.data, query.from_user.id)
         await query.answer(_(base.EXPIRED))
         return
     await query.answer()
-    await show(query, rendered)
+    if isinstance(action, pages.OpenArticle) and action.new_message:
+        await show_below(query, rendered)
+    else:
+        await show(query, rendered)
+
+
+async def _open_privately(query: CallbackQuery, article_id: int, context: HeraldContext) -> None:
+    """Answer only the presser: Telegram opens their private chat with Herald, whose
+    ``/start a_<id>`` shows the article (and counts the read); the shared message is untouched.
+
+    A link rather than a message sent to them: it works for a reader who never started Herald
+    (a bot cannot write first), and sends nothing the reader did not open.
+    """
+    username = context.bot.username
+    if not username or await reading.open_article(context.services.db, article_id) is None:
+        log.info("article button %r in a shared chat: no link to give", query.data)
+        await query.answer(_(base.EXPIRED))
+        return
+    await query.answer(url=rendering_inline.deep_link(username, article_id))
 
 
 async def _render_action(

@@ -20,15 +20,19 @@ log = logging.getLogger(__name__)
 
 
 async def may_change(update: Update, context: HeraldContext) -> bool:
-    """In private chats anyone; in groups only the chat's admins (anonymous admins included)."""
+    """In private chats anyone; in groups and channels only the chat's admins, asked now.
+
+    ``sender_chat`` is trusted for messages only: a message sent as the chat itself comes from
+    one of its admins (an anonymous group admin, or a channel's post). A button press is never
+    sent as the chat: it carries the message it sits under, whose ``sender_chat`` is the
+    channel for every channel post, and the presser, who may be any subscriber, in ``from``.
+    """
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat.type == Chat.PRIVATE:
         return True
-    if message is not None and message.sender_chat is not None:
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
         return message.sender_chat.id == chat.id
-    return user is not None and await context.services.admins.is_admin(
-        context.bot, chat.id, user.id
-    )
+    return user is not None and await chats.is_admin(context.bot, chat.id, user.id)
 
 
 async def target_chat(update: Update, context: HeraldContext) -> tuple[int, str] | None:
@@ -108,9 +112,7 @@ async def target_chat_quietly(update: Update, context: HeraldContext) -> tuple[i
     target = await chats.target_of(services.db, chat.id)
     if target is not None and target.id != chat.id:
         user = update.effective_user
-        if user is not None and await chats.still_admin(
-            context.bot, services.db, services.admins, user.id, target
-        ):
+        if user is not None and await chats.still_admin(context.bot, services.db, user.id, target):
             return target.id, target.title or _(texts.YOUR_CHANNEL)
     this_chat = _(texts.THIS_CHAT)
     return chat.id, this_chat if chat.type == Chat.PRIVATE else (chat.title or this_chat)
@@ -128,7 +130,7 @@ async def channel(update: Update, context: HeraldContext) -> None:
         await chats.stop_managing(db, user.id)
         await reply(update.effective_message, base.Rendered(_(texts.MANAGING_THIS_CHAT)))
         return
-    setup = await chats.set_up_channel(context.bot, db, context.services.admins, user.id, argument)
+    setup = await chats.set_up_channel(context.bot, db, user.id, argument)
     if not setup.ok:
         await reply(
             update.effective_message, base.Rendered(_(texts.CHANNEL_PROBLEMS[setup.problem]))

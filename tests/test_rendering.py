@@ -90,6 +90,11 @@ def test_callback_data_fits_64_bytes_at_extremes() -> None:
         "a:1:l.9999999",
         "l:1:0:0",
         "a:٣:l.0",
+        "n:",
+        "n:x",
+        "n:1:l.0",
+        "n:٣",
+        "n:" + "9" * 19,
     ],
 )
 def test_parse_callback_rejects_what_herald_never_made(data: str) -> None:
@@ -100,6 +105,8 @@ def test_parse_callback_round_trips() -> None:
     assert reading.parse_callback("l::2") == reading.Navigate(reading.Origin("l", None, 2))
     assert reading.parse_callback("l:7:0") == reading.Navigate(reading.Origin("l", 7, 0))
     assert reading.parse_callback("s:9:1") == reading.Navigate(reading.Origin("s", 9, 1))
+    opened_below = reading.OpenArticle(12, reading.ALL_LATEST, new_message=True)
+    assert reading.parse_callback("n:12") == opened_below
 
 
 def test_lists_escape_titles_and_snippets() -> None:

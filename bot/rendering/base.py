@@ -10,7 +10,8 @@ Callback data prefixes, one letter each, all defined here so that a handler's pa
 keyboard that makes the data cannot drift apart, and two surfaces can never take one letter:
 
 - ``a:<article>:<origin>``, ``l:<topic or empty>:<page>``, ``s:<search>:<page>``: reading
-  (open an article, page /latest or /search results);
+  (open an article, page /latest or /search results); ``n:<article>`` opens an article in a
+  new message below the tapped one;
 - ``u:<subscription>`` removes a subscription, ``t:<topic>`` adds a topic;
 - ``g:<setting>:<value>``: the /settings panel;
 - ``d:<draft>:<p|b|c>``: an editor's draft (publish, breaking, cancel).
@@ -34,11 +35,14 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_BUTTON_TITLE = 60
 
-# Reading: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>".
+# Reading: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>";
+# "n:<article>" opens the article in a new message, leaving the tapped one as it is (under a
+# draft's preview: the draft and its Publish/Cancel buttons stay; under a digest: the digest).
 OPEN = "a"
 LATEST = "l"
 SEARCH = "s"
-CALLBACK_PATTERN = r"^[als]:"
+OPEN_NEW = "n"
+CALLBACK_PATTERN = r"^[alsn]:"
 # Subscription buttons: "u:<subscription>" removes one, "t:<topic>" adds a topic.
 REMOVE_SUBSCRIPTION = "u"
 ADD_TOPIC = "t"
@@ -52,7 +56,7 @@ PUBLISH, BREAKING, CANCEL = "p", "b", "c"
 DRAFT_PATTERN = r"^d:\d{1,18}:[pbc]$"
 
 # Every prefix above, for the test that keeps them distinct.
-PREFIXES = (OPEN, LATEST, SEARCH, REMOVE_SUBSCRIPTION, ADD_TOPIC, SETTING, DRAFT)
+PREFIXES = (OPEN, LATEST, SEARCH, OPEN_NEW, REMOVE_SUBSCRIPTION, ADD_TOPIC, SETTING, DRAFT)
 
 # Constants are marked with N_ for extraction and translated where they are shown: _(EXPIRED).
 EXPIRED = N_("This button has expired.")

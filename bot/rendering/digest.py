@@ -1,6 +1,7 @@
 """Rendering of digests: the articles a chat's quiet hours or digest plan kept back, in one go.
 
-Numbered headlines, each also a button that opens the article; split into several messages of
+Numbered headlines, each also a button that opens the article below the digest (the digest
+stays, with the other headlines still to read); split into several messages of
 ``PER_MESSAGE`` headlines so every part fits Telegram's limits (4096 characters, and a keyboard
 a phone can still scroll).
 """
@@ -15,14 +16,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import _, ngettext
 from bot.rendering.base import (
     MAX_BUTTON_TITLE,
-    OPEN,
+    OPEN_NEW,
     Rendered,
     callback,
     escaped_within,
     shorten,
 )
 from bot.rendering.push import NO_PREVIEW
-from bot.rendering.reading import ALL_LATEST
 from storage.articles import Headline
 
 PER_MESSAGE = 10
@@ -74,7 +74,7 @@ def _part(items: list[Headline], part: int, parts: int, first: int) -> Rendered:
             [
                 InlineKeyboardButton(
                     shorten(f"{number}. {item.title}", MAX_BUTTON_TITLE),
-                    callback_data=callback(OPEN, item.id, ALL_LATEST.encode()),
+                    callback_data=callback(OPEN_NEW, item.id),
                 )
             ]
         )

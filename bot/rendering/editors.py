@@ -23,7 +23,7 @@ from bot.rendering.base import (
     is_number,
     utf16_len,
 )
-from bot.rendering.push import push
+from bot.rendering.push import push, related_rows
 from bot.services.editors import Roster
 from bot.services.newsroom import EDIT, Decided, Retracted
 from bot.services.reading import ArticleView
@@ -68,11 +68,12 @@ EDITORS_USAGE = (
 def preview(view: ArticleView, draft_id: int, kind: str) -> Rendered:
     """The push as subscribers will see it, and the decision buttons under it.
 
-    The reader's related-story buttons stay (they work already); the Read button is left out
-    because the article has no page until it is published.
+    The reader's related-story buttons stay, but each opens its story in a new message: turning
+    the preview into that story would take the draft and its decision buttons with it. The Read
+    button is left out because the article has no page until it is published.
     """
     message = push(view)
-    rows = list(message.keyboard.inline_keyboard[1:]) if message.keyboard else []
+    rows = related_rows(view, new_message=True)
     if kind == EDIT:
         decisions = [
             InlineKeyboardButton(

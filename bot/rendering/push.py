@@ -19,6 +19,7 @@ from bot.i18n import _
 from bot.rendering.base import (
     MAX_BUTTON_TITLE,
     OPEN,
+    OPEN_NEW,
     Rendered,
     callback,
     date,
@@ -65,16 +66,26 @@ def push(view: ArticleView) -> Rendered:
             )
         ]
     ]
-    rows += [
+    rows += related_rows(view, new_message=False)
+    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def related_rows(view: ArticleView, *, new_message: bool) -> list[list[InlineKeyboardButton]]:
+    """A push's related-story buttons (three at most); ``new_message``: each opens its story
+    in a new message instead of turning the tapped message into it."""
+    return [
         [
             InlineKeyboardButton(
                 "🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
-                callback_data=callback(OPEN, r.id, ALL_LATEST.encode()),
+                callback_data=(
+                    callback(OPEN_NEW, r.id)
+                    if new_message
+                    else callback(OPEN, r.id, ALL_LATEST.encode())
+                ),
             )
         ]
         for r in view.related[:3]
     ]
-    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
 def push_link_preview(article: Article) -> LinkPreviewOptions:

@@ -19,6 +19,7 @@ from bot.rendering.base import (
     MAX_CALLBACK_BYTES,
     MAX_MESSAGE,
     OPEN,
+    OPEN_NEW,
     SEARCH,
     Rendered,
     callback,
@@ -53,6 +54,8 @@ class Origin:
 class OpenArticle:
     article_id: int
     origin: Origin
+    new_message: bool = False  # True: below the tapped message, which stays as it is
+    new_message: bool = False  # True: below the tapped message, which stays as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,11 @@ def _origin(token: str) -> Origin | None:
 def parse_callback(data: str) -> OpenArticle | Navigate | None:
     """Decode a button's data; None for anything Herald did not make (stale or forged)."""
     parts = data.split(":")
-    if len(parts) != 3 or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    if len(parts) == 2 and parts[0] == OPEN_NEW and is_number(parts[1]) and len(parts[1]) <= 18:
+        return OpenArticle(int(parts[1]), ALL_LATEST, new_message=True)
+    if len(parts) != 3:
         return None
     kind, first, second = parts
     if kind == OPEN and is_number(first):
@@ -308,6 +315,10 @@ SEARCH_USAGE = N_(
 NOTHING_TO_SEARCH = N_(
     "I couldn't find any words to search for in that. Try letters or numbers, e.g. "
     "<code>/search budget</code>."
+)
+# A tap on a list's ◀ ▶ under a channel post: paging would change the post for every subscriber.
+BROWSE_PRIVATELY = N_(
+    "This list belongs to the channel. Send /latest to me in a private chat to browse."
 )
 ARTICLE_GONE = N_("This article is no longer available.")
 
