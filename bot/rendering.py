@@ -380,6 +380,10 @@ NOTHING_TO_SEARCH = N_(
     "I couldn't find any words to search for in that. Try letters or numbers, e.g. "
     "<code>/search budget</code>."
 )
+ONLY_EXCLUDED = N_(
+    "A search needs at least one word to look for, besides the ones to leave out with "
+    "<code>-word</code>, e.g. <code>/search flood -coal</code>."
+)
 EXPIRED = N_("This button has expired.")
 UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I can do.")
 ARTICLE_GONE = N_("This article is no longer available.")

@@ -70,7 +70,9 @@ async def _search(update: Update, context: HeraldContext, query: str) -> None:
     size = services.settings.page_size
     page = await search.start_search(services.db, update.effective_chat.id, query, size)
     if page is None:
-        await reply(update.effective_message, rendering.Rendered(_(rendering.NOTHING_TO_SEARCH)))
+        excluded_only = search.only_excluded(query)
+        why = _(rendering.ONLY_EXCLUDED if excluded_only else rendering.NOTHING_TO_SEARCH)
+        await reply(update.effective_message, rendering.Rendered(why))
         return
     await reply(update.effective_message, rendering.search_results(page, size))
 
