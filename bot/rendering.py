@@ -10,6 +10,7 @@ so the same function renders English or Spanish depending on whose update is bei
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -38,6 +39,9 @@ CALLBACK_PATTERN = r"^[als]:"
 REMOVE_SUBSCRIPTION = "u"
 ADD_TOPIC = "t"
 SUBSCRIPTION_PATTERN = r"^[ut]:\d{1,18}$"
+
+
+_QUOTED = re.compile(r'"([^"]*)"?')  # a quoted phrase as the search reads it (one unterminated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,15 +142,22 @@ def parse_callback(data: str) -> OpenArticle | Navigate | None:
     return None
 
 
+NBSP = "\u00a0"
+
+
 def _date(ts: int) -> str:
-    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English."""
-    return format_date(datetime.fromtimestamp(ts, UTC).date(), "d MMM y", locale=i18n.current())
+    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English.
+
+    Its spaces are non-breaking, so a narrow screen never wraps a date inside ("10⏎Nov").
+    """
+    day = datetime.fromtimestamp(ts, UTC).date()
+    return format_date(day, "d MMM y", locale=i18n.current()).replace(" ", NBSP)
 
 
 def _datetime(ts: int) -> str:
-    return format_datetime(
-        datetime.fromtimestamp(ts, UTC), "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current()
-    )
+    when = datetime.fromtimestamp(ts, UTC)
+    text = format_datetime(when, "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current())
+    return text.replace(" ", NBSP)
 
 
 def either(choices: list[str]) -> str:
@@ -243,8 +254,23 @@ def _snippet_html(snippet: str, limit: int) -> str:
     return "".join(out)
 
 
+def query_echo(query: str, limit: int = 100) -> str:
+    """The reader's query for inside the heading's own quotes, escaped and shortened.
+
+    A query that is one quoted phrase loses its straight quotes ('"flood barrier"' would show
+    as “"flood barrier"”); a quoted phrase among other words gets the language's inner quotes.
+    """
+    text = " ".join(query.split())
+    whole = _QUOTED.fullmatch(text)
+    if whole and whole.group(1).strip():
+        text = whole.group(1).strip()
+    else:
+        text = _QUOTED.sub(lambda m: _("‘{phrase}’").format(phrase=m.group(1).strip()), text)
+    return escaped_within(text, limit)
+
+
 def search_results(page: SearchPage, page_size: int) -> Rendered:
-    query = escaped_within(page.query, 100)
+    query = query_echo(page.query)
     if not page.hits:
         if page.page == 0:
             return Rendered(
