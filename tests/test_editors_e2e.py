@@ -191,6 +191,17 @@ async def test_non_editors_are_refused_and_nothing_is_stored(herald: Herald, db:
     assert await _articles(db) == 0
 
 
+async def test_a_one_line_post_with_a_tag_has_it_as_a_topic_only(
+    herald: Herald, db: Database
+) -> None:
+    preview = await _preview(herald, "/post Storm hits the coast #weather")
+    assert preview.visible_text.split("\n")[0] == "Storm hits the coast"
+    _, confirmation = await _answer_and_reply(herald, preview, button_data(preview, "✅ Publish"))
+    assert confirmation is not None and "Storm hits the coast</b>" in confirmation.text
+    latest = await herald.send("/latest weather", chat_id=READER)
+    assert "1. Storm hits the coast\n" in latest.visible_text
+
+
 async def test_refusals_are_in_the_language_of_whoever_tried(herald: Herald) -> None:
     """Anyone can type an editor command: the refusal is the one text of theirs they read."""
     refusal = "Lo siento, solo los editores de Herald pueden hacer eso."
@@ -467,6 +478,9 @@ def test_parse_post_splits_headline_body_link_and_tags() -> None:
         "Only a headline", None, None, None
     )
     assert newsroom.parse_post("#a #b").title is None
+    one_line = newsroom.parse_post("Storm hits the coast #weather #uk_news")
+    assert (one_line.title, one_line.topics) == ("Storm hits the coast", ("weather", "uk news"))
+    assert newsroom.parse_post("#Brexit talks resume").title == "Brexit talks resume"
     assert newsroom.parse_article_id("#12 rest") == 12
     assert newsroom.parse_article_id("twelve") is None
 
