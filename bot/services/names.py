@@ -1,4 +1,4 @@
-"""Suggesting what a reader meant: the topic names closest to a mistyped one."""
+"""Suggesting what a reader meant: the names (topics, time zones) closest to a mistyped one."""
 
 from __future__ import annotations
 
@@ -22,8 +22,16 @@ def close_names(typed: str, names: list[str], limit: int = 3) -> list[str]:
         score = SequenceMatcher(None, wanted, folded).ratio()
         if len(wanted) >= 3 and folded.startswith(wanted):
             score = max(score, PREFIX_SCORE)
-        if score >= CUTOFF:
-            scored.append((score, name))
-    scored.sort(key=lambda pair: (-pair[0], pair[1]))
-    best = scored[0][0] if scored else 0.0
-    return [name for score, name in scored if score >= best - MARGIN][:limit]
+        scored.append((score, name))
+    return closest(scored, limit)
+
+
+def closest(scored: list[tuple[float, str]], limit: int = 3) -> list[str]:
+    """The names of (similarity, name) pairs worth suggesting, closest first.
+
+    A name must pass ``CUTOFF`` and be within ``MARGIN`` of the best one: "Londn" suggests
+    Europe/London, not Australia/Lindeman as well.
+    """
+    kept = sorted((pair for pair in scored if pair[0] >= CUTOFF), key=lambda p: (-p[0], p[1]))
+    best = kept[0][0] if kept else 0.0
+    return [name for score, name in kept if score >= best - MARGIN][:limit]
