@@ -17,6 +17,7 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import HeraldContext
+from bot.i18n import _
 from bot.rendering import base
 from bot.rendering import editors as texts
 from bot.sender import reply, reply_as_push
@@ -134,7 +135,7 @@ async def draft_button(update: Update, context: HeraldContext) -> None:
     parsed = texts.parse_draft_button(query.data or "")
     if parsed is None or query.from_user.id not in editor_filter(context.application).user_ids:
         log.info("draft button %r refused for user %s", query.data, query.from_user.id)
-        await query.answer(base.EXPIRED if parsed is None else texts.EDITORS_ONLY)
+        await query.answer(_(base.EXPIRED if parsed is None else texts.EDITORS_ONLY))
         return
     draft_id, action = parsed
     now, editor = int(time.time()), query.from_user.id
@@ -323,10 +324,10 @@ async def not_an_editor(update: Update, context: HeraldContext) -> None:
     message, user = update.effective_message, update.effective_user
     is_editor = user is not None and user.id in editor_filter(context.application).user_ids
     if is_editor and message.chat.type != ChatType.PRIVATE:
-        await reply(message, base.Rendered(texts.PRIVATE_ONLY))
+        await reply(message, base.Rendered(_(texts.PRIVATE_ONLY)))
         return
     log.info("editor command %r refused for user %s", (message.text or "")[:40], user and user.id)
-    await reply(message, base.Rendered(texts.EDITORS_ONLY))
+    await reply(message, base.Rendered(_(texts.EDITORS_ONLY)))
 
 
 def register(app: Application, owners: frozenset[int]) -> filters.User:

@@ -1,7 +1,8 @@
 """/feeds for editors: follow, list, remove, export and import (OPML) the feeds Herald polls.
 
 Access is decided at registration: editors in a private chat reach these handlers, anyone
-else's /feeds gets the editors-only refusal. The texts are built by ``bot.rendering.feeds``.
+else's /feeds gets the editors-only refusal (a page button checks the editor itself, since
+callback handlers take no filters). The texts are built in ``bot.rendering_feeds``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ import time
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import HeraldContext, Services
+from bot.i18n import _
 from bot.rendering import feeds as texts
-from bot.rendering.base import Rendered
-from bot.sender import reply
+from bot.rendering.base import EXPIRED, FEEDS_PATTERN, Rendered
+from bot.rendering.editors import EDITORS_ONLY
+from bot.sender import reply, show
 from bot.services import editors, feeds, opml
 from bot.services.opml import MAX_OPML_BYTES, OpmlError
 from handlers.editors import editor_filter, not_an_editor
@@ -25,9 +34,10 @@ from handlers.reading import command_argument
 
 log = logging.getLogger(__name__)
 
+
 async def feeds_command(update: Update, context: HeraldContext) -> None:
     """/feeds [add|remove|export] …: one entry point, like /subscribe."""
-    verb, _, rest = command_argument(update).partition(" ")
+    verb, _space, rest = command_argument(update).partition(" ")
     action = {"": show_list, "add": add, "remove": remove, "export": export}.get(verb.lower())
     if action is None:
         await reply(update.effective_message, Rendered(texts.USAGE))
@@ -35,9 +45,23 @@ async def feeds_command(update: Update, context: HeraldContext) -> None:
     await action(update, context, rest.strip())
 
 
-async def show_list(update: Update, context: HeraldContext, _: str) -> None:
+async def show_list(update: Update, context: HeraldContext, _unused: str) -> None:
+    """The first page of the feed list; its ◀ ▶ buttons page it in place."""
     listing = await feeds.list_feeds(context.services.db)
-    await reply(update.effective_message, Rendered(texts.feed_list(listing, int(time.time()))))
+    await reply(update.effective_message, texts.feed_page(listing, 0, int(time.time())))
+
+
+async def list_button(update: Update, context: HeraldContext) -> None:
+    """◀ ▶ under the feed list: the same message shows another page, for editors only."""
+    query = update.callback_query
+    page = texts.parse_feeds_button(query.data or "")
+    if page is None or query.from_user.id not in editor_filter(context.application).user_ids:
+        log.info("feed list button %r refused for user %s", query.data, query.from_user.id)
+        await query.answer(_(EXPIRED if page is None else EDITORS_ONLY))
+        return
+    listing = await feeds.list_feeds(context.services.db)
+    await query.answer()
+    await show(query, texts.feed_page(listing, page, int(time.time())))
 
 
 async def add(update: Update, context: HeraldContext, argument: str) -> None:
@@ -62,10 +86,10 @@ async def remove(update: Update, context: HeraldContext, argument: str) -> None:
         await reply(update.effective_message, Rendered(texts.problem(str(exc))))
         return
     await _audit(update, context, "feed removed", feed.url)
-    await reply(update.effective_message, Rendered(texts.removed(feed)))
+    await reply(update.effective_message, Rendered(texts.removed_text(feed)))
 
 
-async def export(update: Update, context: HeraldContext, _: str) -> None:
+async def export(update: Update, context: HeraldContext, _unused: str) -> None:
     """Send the feed list as an OPML document any feed reader can import."""
     data = await opml.export_opml(context.services.db)
     await update.effective_message.reply_document(
@@ -141,3 +165,4 @@ def register(app: Application, editor_filter: filters.User) -> None:
     app.add_handler(CommandHandler("feeds", feeds_command, filters=editors))
     app.add_handler(CommandHandler("feeds", not_an_editor))
     app.add_handler(MessageHandler(editors & opml, import_document))
+    app.add_handler(CallbackQueryHandler(list_button, pattern=FEEDS_PATTERN))

@@ -73,7 +73,9 @@ async def _search(update: Update, context: HeraldContext, query: str) -> None:
     size = services.settings.page_size
     page = await search.start_search(services.db, update.effective_chat.id, query, size)
     if page is None:
-        await reply(update.effective_message, base.Rendered(_(pages.NOTHING_TO_SEARCH)))
+        excluded_only = search.only_excluded(query)
+        why = _(pages.ONLY_EXCLUDED if excluded_only else pages.NOTHING_TO_SEARCH)
+        await reply(update.effective_message, base.Rendered(why))
         return
     await reply(update.effective_message, pages.search_results(page, size))
 

@@ -191,6 +191,57 @@ async def test_non_editors_are_refused_and_nothing_is_stored(herald: Herald, db:
     assert await _articles(db) == 0
 
 
+async def test_a_one_line_post_with_a_tag_has_it_as_a_topic_only(
+    herald: Herald, db: Database
+) -> None:
+    preview = await _preview(herald, "/post Storm hits the coast #weather")
+    assert preview.visible_text.split("\n")[0] == "Storm hits the coast"
+    _, confirmation = await _answer_and_reply(herald, preview, button_data(preview, "✅ Publish"))
+    assert confirmation is not None and "Storm hits the coast</b>" in confirmation.text
+    latest = await herald.send("/latest weather", chat_id=READER)
+    assert "1. Storm hits the coast\n" in latest.visible_text
+
+
+async def test_refusals_are_in_the_language_of_whoever_tried(herald: Herald) -> None:
+    """Anyone can type an editor command: the refusal is the one text of theirs they read."""
+    refusal = "Lo siento, solo los editores de Herald pueden hacer eso."
+    for command in (POST, "/feeds", "/stats"):
+        reply = await herald.send(command, chat_id=READER, language_code="es")
+        assert reply.visible_text == refusal, command
+    in_group = await herald.send(
+        "/post Headline", chat_id=GROUP, user_id=EDITOR, language_code="es"
+    )
+    assert in_group.visible_text.startswith("Los comandos de editor solo funcionan en un chat")
+    preview = await _preview(herald, POST)
+    answer, _ = await _answer_and_reply(
+        herald, preview, button_data(preview, "✅ Publish"), user_id=READER
+    )
+    assert answer == refusal
+
+
+async def test_editor_figures_agree_with_their_counts(herald: Herald) -> None:
+    """'Going out to 1 chat', 'reached: 1 chat', '1 tap': never '1 chats'."""
+    await herald.send("/subscribe", chat_id=READER)
+    preview = await _preview(herald, POST)
+    _, confirmation = await _answer_and_reply(herald, preview, button_data(preview, "✅ Publish"))
+    assert confirmation is not None and "Going out to 1 chat.\n" in confirmation.visible_text
+    article_id = await _published(herald, "/post Ferry timetable changes\nFerries run hourly.")
+    (_first, copy) = await _wait_pushes(herald.api, READER, 2)
+    await herald.press(copy, button_data(copy, "📖 Read"))
+
+    async def settled() -> bool:
+        figures = await herald.send(f"/stats {article_id}", chat_id=EDITOR)
+        return "still to send: 0" in figures.visible_text
+
+    await eventually(settled)
+    figures = (await herald.send(f"/stats {article_id}", chat_id=EDITOR)).visible_text
+    assert "reached: 1 chat\n" in figures, figures
+    most_read = (await herald.send("/stats", chat_id=EDITOR)).visible_text
+    assert f"(#{article_id}) – 1 tap" in most_read and "1 taps" not in most_read
+    retracted = await herald.send(f"/retract {article_id}", chat_id=EDITOR)
+    assert "1 delivered copy will be replaced." in retracted.visible_text
+
+
 async def test_photo_post_goes_out_as_the_photo(herald: Herald) -> None:
     await herald.send("/subscribe")
     api = herald.api
@@ -402,7 +453,7 @@ async def test_figures_reach_failures_taps_and_most_read(herald: Herald) -> None
 
     await eventually(settled)
     figures = await herald.send(f"/stats {article_id}", chat_id=EDITOR)
-    assert "reached: 1 chats" in figures.visible_text
+    assert "reached: 1 chat\n" in figures.visible_text
     assert "failed: 1" in figures.visible_text
     assert "taps on its buttons: 1" in figures.visible_text
     overall = await herald.send("/stats", chat_id=EDITOR)
@@ -427,6 +478,9 @@ def test_parse_post_splits_headline_body_link_and_tags() -> None:
         "Only a headline", None, None, None
     )
     assert newsroom.parse_post("#a #b").title is None
+    one_line = newsroom.parse_post("Storm hits the coast #weather #uk_news")
+    assert (one_line.title, one_line.topics) == ("Storm hits the coast", ("weather", "uk news"))
+    assert newsroom.parse_post("#Brexit talks resume").title == "Brexit talks resume"
     assert newsroom.parse_article_id("#12 rest") == 12
     assert newsroom.parse_article_id("twelve") is None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.rendering import feeds as feed_texts
+from bot.rendering.base import utf16_len
 from bot.sandbox.fake_api import SentMessage
 from bot.services import feeds, opml
 from bot.services.feed_fetch import FeedPolicy, NotAFeed, html_to_text, parse_feed, title_key
@@ -25,7 +26,7 @@ from storage import feeds as feed_store
 from storage.articles import get_article
 from storage.db import Database
 from tests.conftest import SHARED_DATA, shared_file
-from tests.factories import EDITOR, GROUP, READER, Herald, eventually
+from tests.factories import EDITOR, GROUP, READER, Herald, button_data, buttons, eventually
 from tests.feed_server import FeedServer, Item, Resource, atom, rss
 
 POLICY = FeedPolicy(interval=600, timeout=1.0, max_bytes=200_000, concurrency=4)
@@ -381,7 +382,7 @@ async def test_editor_adds_a_feed_and_a_subscriber_gets_its_headline(
     article = await get_article(services.db, 1)
     assert article is not None and article.topics == ("politics",)
     listing = await herald.send("/feeds", chat_id=EDITOR)
-    assert "Capital Times" in listing.visible_text and "1 items" in listing.visible_text
+    assert "Capital Times" in listing.visible_text and " 1 item · " in listing.visible_text
     removed = await herald.send("/feeds remove 1", chat_id=EDITOR)
     assert "No longer following" in removed.visible_text
     assert await count(services.db, "feeds") == 0
@@ -524,15 +525,84 @@ async def test_remove_by_url_and_bad_numbers(db: Database) -> None:
     assert [f.url for f in await feeds.list_feeds(db)] == ["http://a.example/rss"]
 
 
-def test_feed_list_shows_failures_and_fits_one_message() -> None:
-    failing = feed_store.Feed(
-        id=1, url="http://x.example/rss", title="X <News>", topic="world", etag=None,
-        last_modified=None, body_hash=None, last_fetch_at=NOW - 120, last_success_at=None,
-        next_fetch_at=NOW + 3600, errors=3, total_errors=4, last_error="HTTP 500", notified=False,
-        items=12,
+def _feed(number: int, **fields: object) -> feed_store.Feed:
+    values: dict[str, object] = dict(
+        id=number, url=f"http://feed{number}.example/rss", title=f"Feed {number}", topic=None,
+        etag=None, last_modified=None, body_hash=None, last_fetch_at=NOW - 120,
+        last_success_at=NOW - 120, next_fetch_at=NOW + 600, errors=0, total_errors=0,
+        last_error=None, notified=False, items=5,
     )  # fmt: skip
-    text = feed_texts.feed_list([failing], NOW)
+    return feed_store.Feed(**(values | fields))
+
+
+def test_feed_list_shows_failures_and_fits_one_message() -> None:
+    failing = _feed(
+        1, url="http://x.example/rss", title="X <News>", topic="world", last_success_at=None,
+        next_fetch_at=NOW + 3600, errors=3, total_errors=4, last_error="HTTP 500", items=12,
+    )  # fmt: skip
+    text = feed_texts.feed_page([failing], 0, NOW).text
     assert "X &lt;News&gt;" in text and "#world" in text and "last fetch 2 min ago" in text
     assert "12 items · 4 errors in all" in text and "3 in a row: HTTP 500" in text
-    many = feed_texts.feed_list([failing] * 200, NOW)
-    assert len(many) <= 4096 and "more." in many
+    one = feed_texts.feed_page([_feed(1, items=1, total_errors=1)], 0, NOW).text
+    assert "1 item · 1 error in all" in one
+    long_url = "http://x.example/" + "u" * 400
+    long_names = [_feed(n, title="T" * 300, url=long_url) for n in range(200)]
+    for page in range(30):
+        rendered = feed_texts.feed_page(long_names, page, NOW)
+        assert utf16_len(rendered.text) <= 4096
+
+
+async def _all_pages(herald: Herald, first: SentMessage) -> list[str]:
+    """Every page of the feed list, pressing Next ▶ on the same message until it is gone."""
+    pages = [first.visible_text]
+    message = first
+    while any(text == "Next ▶" for text, _ in buttons(message)):
+        _, message = await herald.press(message, button_data(message, "Next ▶"))
+        assert message.message_id == first.message_id  # the same message, edited
+        pages.append(message.visible_text)
+    return pages
+
+
+async def test_feed_list_pages_through_all_54_feeds_failing_first(
+    herald: Herald, db: Database
+) -> None:
+    for n in range(1, 55):
+        await feeds.add_feed(db, f"http://feed{n}.example/rss", None, EDITOR, title=f"Feed {n}")
+    for n in (3, 30, 54):  # three feeds failing, one on each part of the list
+        await feed_store.record_failure(db, n, 1, "HTTP 503", NOW, NOW + 600)
+    first = await herald.send("/feeds", chat_id=EDITOR)
+    assert first.visible_text.startswith("Feeds (54) · ⚠️ 3 failing · page 1 of 6")
+    assert [text for text, _ in buttons(first)] == ["Next ▶"]
+    shown = first.visible_text.split("\n\n")[1:4]
+    assert [block.split("\n")[0] for block in shown] == [
+        "⚠️ 3. Feed 3", "⚠️ 30. Feed 30", "⚠️ 54. Feed 54"
+    ]
+    assert "failing, 1 in a row: HTTP 503" in shown[0]
+    pages = await _all_pages(herald, first)
+    assert len(pages) == 6 and pages[-1].startswith("Feeds (54) · ⚠️ 3 failing · page 6 of 6")
+    every = "\n".join(pages)
+    for n in range(1, 55):  # every feed once, each with its last fetch, items and errors
+        assert every.count(f". Feed {n}\n") == 1, n
+    assert every.count("not fetched yet · 0 items · no errors") == 51
+    last = herald.api.messages[EDITOR][first.message_id]
+    assert [text for text, _ in buttons(last)] == ["◀ Previous"]
+    _, back = await herald.press(last, button_data(last, "◀ Previous"))
+    assert back.visible_text == pages[-2]
+    removed = await herald.send("/feeds remove 30", chat_id=EDITOR)
+    assert "Feed 30" in removed.visible_text  # numbers are what /feeds remove N takes
+
+
+async def test_feed_list_buttons_are_for_editors_only(herald: Herald, db: Database) -> None:
+    for n in range(1, 15):
+        await feeds.add_feed(db, f"http://feed{n}.example/rss", None, EDITOR, title=f"Feed {n}")
+    listing = await herald.send("/feeds", chat_id=EDITOR)
+    mark = herald.api.mark()
+    update = herald.api.press_button(
+        EDITOR, listing.message_id, button_data(listing, "Next ▶"), user_id=READER
+    )
+    query_id = update["callback_query"]["id"]
+    answer = await herald.api.wait_for(
+        "answerCallbackQuery", lambda c: c.params["callback_query_id"] == query_id, after=mark
+    )
+    assert answer.params["text"] == "Sorry, only Herald's editors can do that."
+    assert not herald.api.messages[EDITOR][listing.message_id].edited

@@ -35,6 +35,35 @@ async def test_latest_topic_and_unknown_topic_suggestion(herald: Herald, db: Dat
     assert "Budget passes" in reply.visible_text and "Cup final" not in reply.visible_text
     reply = await herald.send("/latest politcs")
     assert "don't know the topic" in reply.visible_text and "/latest politics" in reply.visible_text
+    assert "sport" not in reply.visible_text  # a suggestion is close to what was typed
+    reply = await herald.send("/latest pol")
+    assert "Did you mean /latest politics?" in reply.visible_text
+    reply = await herald.send("/latest weather")
+    assert "Did you mean" not in reply.visible_text
+    assert "/latest for everything" in reply.visible_text
+
+
+async def test_a_quoted_query_is_echoed_once_quoted(herald: Herald, db: Database) -> None:
+    await seed_samples(db)
+    phrase = await herald.send('/search "flood barrier"')
+    assert phrase.visible_text.startswith("🔎 Results for “flood barrier”\n")
+    mixed = await herald.send('/search "flood barrier" -zzqq')
+    assert mixed.visible_text.startswith("🔎 Results for “‘flood barrier’ -zzqq”")
+    nothing = await herald.send('"zzqq xxkk"')
+    assert nothing.visible_text.startswith("Nothing found for “zzqq xxkk”.")
+    spanish = await herald.send('/search "flood barrier" -zzqq', language_code="es")
+    assert spanish.visible_text.startswith("🔎 Resultados para «“flood barrier” -zzqq»")
+
+
+async def test_dates_never_wrap_inside(herald: Herald, db: Database) -> None:
+    """Each date in a list is one unbreakable unit: "10 Nov 2026" with non-breaking spaces."""
+    await store(db, article("Flood barrier approved", published_at=1_794_268_800))
+    for command in ("/latest", "/search flood"):
+        text = (await herald.send(command)).visible_text
+        assert "10\u00a0Nov\u00a02026" in text and "10 Nov" not in text, text
+    listing = await herald.send("/latest")
+    _, opened = await herald.press(listing, button_data(listing, "1."))
+    assert "10\u00a0Nov\u00a02026,\u00a000:00" in opened.visible_text
 
 
 async def test_open_article_then_related_then_back(herald: Herald, db: Database) -> None:

@@ -324,3 +324,35 @@ def test_sandbox_on_an_existing_database(sandboxes, tmp_path: Path) -> None:  # 
     assert "Herald is running as @HeraldSandboxBot" in (
         (database.parent / "herald-sandbox.log").read_text(encoding="utf-8")
     )
+
+
+def test_a_message_of_several_lines_and_a_photo_in_the_sandbox(sandboxes) -> None:  # noqa: ANN001
+    """The README's /post format (headline, body lines, #topics) can be tried in the terminal."""
+    sandbox = sandboxes()
+    sandbox.expect("Ctrl-D quits.")
+    sandbox.type("/post Harbour reopens after the strike \\")
+    sandbox.type("The port of Alder reopened on Monday.\\")
+    sandbox.type("\\")
+    sandbox.type("Ships queued overnight. \\")
+    sandbox.type("#business")
+    preview = sandbox.expect("✖ Cancel")
+    assert "You › /post Harbour reopens after the strike \\\n    … " in preview
+    shown = "Herald\n  Harbour reopens after the strike\n  The port of Alder reopened on Monday.\n"
+    assert shown in preview
+    assert preview.count("Herald\n") == 1  # one message of five lines, not five messages
+    assert "Nothing found" not in preview and "Results for" not in preview
+    publish = re.search(r"\[(\d+)\] ✅ Publish", preview)
+    assert publish, preview
+    sandbox.type(publish.group(1))
+    sandbox.expect("✅ Published: Harbour reopens after the strike")
+
+    sandbox.type("/latest business")
+    sandbox.expect("Latest in #business")
+    sandbox.expect("1. Harbour reopens after the strike")
+
+    sandbox.type("!photo Ferry returns to Alder \\")
+    sandbox.type("The ferry sailed again on Tuesday. #business")
+    photo = sandbox.expect("✖ Cancel")
+    assert "Herald\n  🖼 [photo]\n  Ferry returns to Alder\n" in photo, photo
+    assert sandbox.quit() == 0
+    assert "Traceback" not in sandbox.stderr()

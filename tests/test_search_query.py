@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.search import SearchExpired, build_fts_query, search_page, start_search
+from bot.services.search import (
+    SearchExpired,
+    build_fts_query,
+    only_excluded,
+    search_page,
+    start_search,
+)
 from storage.db import Database
 from tests.factories import article, store
 
@@ -20,6 +26,16 @@ CASES = [
     ("NEAR(a b)", '("a" AND "b")'),
     ("title:flood", '("title" AND "flood")'),
     ("-coal", None),
+    ("hat-trick", '"hat trick"'),
+    ("Ex-PM quits", '("Ex PM" AND "quits")'),
+    ("COVID-19 -flu", '"COVID 19" NOT "flu"'),
+    ("Peer-to-peer", '"Peer to peer"'),
+    ("Winn-Dixie files", '("Winn Dixie" AND "files")'),
+    ("a -b-c", '"a" NOT "b c"'),
+    ("e-mail*", '"e mail"*'),
+    ("flood - barrier", '("flood" AND "barrier")'),
+    ("flood--barrier", '("flood" AND "barrier")'),
+    ("well- known", '("well" AND "known")'),
     ("🔥 🔥", None),
     ('"unterminated phrase', '"unterminated phrase"'),
     ('say "hi"', '("say" AND "hi")'),
@@ -32,6 +48,15 @@ CASES = [
 @pytest.mark.parametrize(("text", "expected"), CASES)
 def test_build_fts_query(text: str, expected: str | None) -> None:
     assert build_fts_query(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("-flood", True), ("-flood -coal", True), ("flood -coal", False), ("🔥", False), ("", False)],
+)
+def test_only_excluded_words(text: str, expected: bool) -> None:
+    """"-flood" is not "no words": it gets its own answer (see test_reading_e2e)."""
+    assert only_excluded(text) is expected
 
 
 def test_long_input_is_bounded() -> None:

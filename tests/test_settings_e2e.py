@@ -108,6 +108,8 @@ async def test_settings_panel_changes_each_setting_in_place(herald: Herald) -> N
 
     typo = await herald.send("/timezone Europe/Berln")
     assert "/timezone Europe/Berlin" in typo.visible_text
+    city = await herald.send("/timezone Londn")  # only what is about as close as the best
+    assert "/timezone Europe/London" in city.visible_text and "Lindeman" not in city.visible_text
     zone = await herald.send("/timezone europe/madrid")
     assert "Time zone set to Europe/Madrid" in zone.visible_text
     quiet = await herald.send("/quiet 22:30-06:15")

@@ -14,7 +14,8 @@ keyboard that makes the data cannot drift apart, and two surfaces can never take
   new message below the tapped one;
 - ``u:<subscription>`` removes a subscription, ``t:<topic>`` adds a topic;
 - ``g:<setting>:<value>``: the /settings panel;
-- ``d:<draft>:<p|b|c>``: an editor's draft (publish, breaking, cancel).
+- ``d:<draft>:<p|b|c>``: an editor's draft (publish, breaking, cancel);
+- ``f:<page>``: a page of the editors' feed list.
 """
 
 from __future__ import annotations
@@ -54,9 +55,14 @@ SETTINGS_PATTERN = r"^g:[mdqpbl]:[a-z0-9]{1,8}$"
 DRAFT = "d"
 PUBLISH, BREAKING, CANCEL = "p", "b", "c"
 DRAFT_PATTERN = r"^d:\d{1,18}:[pbc]$"
+# The editors' feed list pages: "f:<page>".
+FEEDS_PAGE = "f"
+FEEDS_PATTERN = r"^f:\d{1,6}$"
 
 # Every prefix above, for the test that keeps them distinct.
-PREFIXES = (OPEN, LATEST, SEARCH, OPEN_NEW, REMOVE_SUBSCRIPTION, ADD_TOPIC, SETTING, DRAFT)
+PREFIXES = (
+    OPEN, LATEST, SEARCH, OPEN_NEW, REMOVE_SUBSCRIPTION, ADD_TOPIC, SETTING, DRAFT, FEEDS_PAGE
+)  # fmt: skip
 
 # Constants are marked with N_ for extraction and translated where they are shown: _(EXPIRED).
 EXPIRED = N_("This button has expired.")
@@ -111,15 +117,22 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+NBSP = "\u00a0"
+
+
 def date(ts: int) -> str:
-    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English."""
-    return format_date(datetime.fromtimestamp(ts, UTC).date(), "d MMM y", locale=i18n.current())
+    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English.
+
+    Its spaces are non-breaking, so a narrow screen never wraps a date inside ("10⏎Nov").
+    """
+    day = datetime.fromtimestamp(ts, UTC).date()
+    return format_date(day, "d MMM y", locale=i18n.current()).replace(" ", NBSP)
 
 
 def date_time(ts: int) -> str:
-    return format_datetime(
-        datetime.fromtimestamp(ts, UTC), "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current()
-    )
+    when = datetime.fromtimestamp(ts, UTC)
+    text = format_datetime(when, "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current())
+    return text.replace(" ", NBSP)
 
 
 def either(choices: list[str]) -> str:

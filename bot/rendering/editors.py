@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.i18n import N_
 from bot.rendering.base import (
     BREAKING,
     CANCEL,
@@ -31,8 +32,10 @@ from bot.services.stats import ArticleFigures, Stats
 from storage.articles import Article
 from storage.editors import AuditEntry
 
-EDITORS_ONLY = "Sorry, only Herald's editors can do that."
-PRIVATE_ONLY = "Editor commands work only in a private chat with me."
+# Editors' texts stay English (README, "Translations"), but these two reach anyone who tries an
+# editor command, so they are translated: shown with ``_()``.
+EDITORS_ONLY = N_("Sorry, only Herald's editors can do that.")
+PRIVATE_ONLY = N_("Editor commands work only in a private chat with me.")
 HIDDEN_SENDER = (
     "That person hides their account in forwarded messages, so Telegram does not tell me who "
     "they are. Ask them for their numeric user id and send <code>/editors add ID</code>."
@@ -63,6 +66,15 @@ EDITORS_USAGE = (
     "forwarded from that person\n"
     "<code>/editors remove 123456789</code>"
 )
+
+
+def count(n: int, one: str, many: str) -> str:
+    """'1 chat', '2 chats', '1,200 chats': English plural forms for editors' figures.
+
+    Editors' texts are English only, so no catalog is involved; a count still agrees with its
+    noun ("Going out to 1 chats" read as a mistake).
+    """
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def preview(view: ArticleView, draft_id: int, kind: str) -> Rendered:
@@ -102,7 +114,7 @@ def published(result: Decided, breaking: bool) -> str:
     what = "🚨 Published as breaking news" if breaking else "✅ Published"
     return (
         f"{what}: <b>{escaped_within(result.title, 200)}</b> (#{result.article_id}).\n"
-        f"Going out to {result.copies:,} chats.\n"
+        f"Going out to {count(result.copies, 'chat', 'chats')}.\n"
         f"<code>/edit {result.article_id}</code> to correct it, "
         f"<code>/retract {result.article_id}</code> to withdraw it, "
         f"<code>/stats {result.article_id}</code> for its figures."
@@ -110,7 +122,9 @@ def published(result: Decided, breaking: bool) -> str:
 
 
 def corrected(result: Decided) -> str:
-    copies = "no copies to update" if not result.copies else f"{result.copies:,} delivered copies"
+    copies = "no copies to update"
+    if result.copies:
+        copies = count(result.copies, "delivered copy", "delivered copies")
     return (
         f"✏️ Correction applied to <b>{escaped_within(result.title, 200)}</b> "
         f"(#{result.article_id}): {copies} will be edited in place and marked as updated."
@@ -123,9 +137,15 @@ def retracted(result: Retracted) -> str:
         "It is gone from /latest, search and related stories."
     ]
     if result.copies:
-        lines.append(f"{result.copies:,} delivered copies will be replaced.")
+        copies = count(result.copies, "delivered copy", "delivered copies")
+        lines.append(f"{copies} will be replaced.")
     if result.withdrawn:
-        lines.append(f"{result.withdrawn:,} deliveries that had not gone out were stopped.")
+        stopped = count(
+            result.withdrawn,
+            "delivery that had not gone out was",
+            "deliveries that had not gone out were",
+        )
+        lines.append(f"{stopped} stopped.")
     return "\n".join(lines)
 
 
@@ -216,7 +236,8 @@ def stats(figures: Stats) -> Rendered:
         lines.append("no taps yet today")
     for number, (headline, taps) in enumerate(figures.most_read, start=1):
         lines.append(
-            f"{number}. {escaped_within(headline.title, 120)} (#{headline.id}) – {taps:,} taps"
+            f"{number}. {escaped_within(headline.title, 120)} (#{headline.id})"
+            f" – {count(taps, 'tap', 'taps')}"
         )
     lines += ["", "<code>/stats 123</code> for one article's figures."]
     return Rendered(_fit(lines))
@@ -230,7 +251,7 @@ def article_figures(figures: ArticleFigures) -> str:
         f"published {_when(a.published_at)}"
         + (f", corrected {_when(a.edited_at)}" if a.edited_at else ""),
         "",
-        f"reached: {d.reached:,} chats",
+        f"reached: {count(d.reached, 'chat', 'chats')}",
         f"failed: {d.failed:,}" + (f" · unknown: {d.unknown:,}" if d.unknown else ""),
         *([f"withdrawn by the retraction: {d.withdrawn:,}"] if d.withdrawn else []),
         f"still to send: {d.pending:,}",

@@ -8,6 +8,7 @@ make (stale or forged data).
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -36,6 +37,8 @@ from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
 from storage.articles import Headline
 from storage.search import MATCH_END, MATCH_START
+
+_QUOTED = re.compile(r'"([^"]*)"?')  # a quoted phrase as the search reads it (one unterminated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +188,23 @@ def _snippet_html(snippet: str, limit: int) -> str:
     return "".join(out)
 
 
+def query_echo(query: str, limit: int = 100) -> str:
+    """The reader's query for inside the heading's own quotes, escaped and shortened.
+
+    A query that is one quoted phrase loses its straight quotes ('"flood barrier"' would show
+    as “"flood barrier"”); a quoted phrase among other words gets the language's inner quotes.
+    """
+    text = " ".join(query.split())
+    whole = _QUOTED.fullmatch(text)
+    if whole and whole.group(1).strip():
+        text = whole.group(1).strip()
+    else:
+        text = _QUOTED.sub(lambda m: _("‘{phrase}’").format(phrase=m.group(1).strip()), text)
+    return escaped_within(text, limit)
+
+
 def search_results(page: SearchPage, page_size: int) -> Rendered:
-    query = escaped_within(page.query, 100)
+    query = query_echo(page.query)
     if not page.hits:
         if page.page == 0:
             return Rendered(
@@ -319,6 +337,10 @@ NOTHING_TO_SEARCH = N_(
 # A tap on a list's ◀ ▶ under a channel post: paging would change the post for every subscriber.
 BROWSE_PRIVATELY = N_(
     "This list belongs to the channel. Send /latest to me in a private chat to browse."
+)
+ONLY_EXCLUDED = N_(
+    "A search needs at least one word to look for, besides the ones to leave out with "
+    "<code>-word</code>, e.g. <code>/search flood -coal</code>."
 )
 ARTICLE_GONE = N_("This article is no longer available.")
 

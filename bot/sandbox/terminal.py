@@ -41,6 +41,8 @@ REPLY_TIMEOUT = 5.0  # seconds to wait for Herald's answer before showing the pr
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 LOG_NAME = "herald-sandbox.log"
+CONTINUE = "\\"  # a line ending with it goes on on the next line: one message of several lines
+PHOTO = "!photo"  # "!photo Caption": send a picture with that caption, as a phone would
 
 
 async def run_sandbox(settings: Settings, database: Path | None) -> int:
@@ -58,7 +60,11 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
         log_path = workdir / LOG_NAME
         cleanup.enter_context(_logging_to(log_path, settings.log_level_number))
         articles = await _prepare_database(database)
-        sandbox_settings = settings.model_copy(update={"database": database})
+        # The one user is an editor too, so /post, /feeds and /stats can be tried here.
+        editors = settings.editor_ids | {USER_ID}
+        sandbox_settings = settings.model_copy(
+            update={"database": database, "editor_ids": editors}
+        )
         code = await _run(sandbox_settings, f"{database} ({articles:,} articles)", log_path)
     return code
 
@@ -179,23 +185,38 @@ def _on_interrupt(callback: Callable[[], None]) -> Iterator[None]:
 
 
 async def _converse(fake: FakeBotAPI, view: ChatView) -> None:
-    """Read the reader's lines until end of input; each one is said to Herald in turn."""
+    """Read the reader's lines until end of input; each message is said to Herald in turn.
+
+    A line ending with a backslash goes on on the next line, as in a shell, so one message can
+    have several lines (``/post Headline\\`` then the body): Telegram's Shift-Enter.
+    """
     lines = StdinLines(asyncio.get_running_loop())
     lines.start()
     view.prompt()
+    pending: list[str] = []
     while (line := await lines.get()) is not None:
         view.echo(line)
-        if line.strip():
-            await _say(fake, view, line.strip())
+        if line.rstrip().endswith(CONTINUE):
+            pending.append(line.rstrip().removesuffix(CONTINUE).rstrip())
+            view.prompt_more()
+            continue
+        message = "\n".join([*pending, line]).strip()
+        pending.clear()
+        if message:
+            await _say(fake, view, message)
             view.prompt()
         elif view.interactive:  # Enter on an empty line: a fresh prompt, as in a shell
             view.prompt(gap=False)
+    if "\n".join(pending).strip():  # input ended inside a message: send what there is
+        await _say(fake, view, "\n".join(pending).strip())
 
 
 async def _say(fake: FakeBotAPI, view: ChatView, line: str) -> None:
-    """Send a message, or press button N for a bare number; then wait for Herald's answer."""
+    """Send a message (or a photo), or press button N for a bare number; then wait for Herald."""
     mark = fake.mark()
-    if line.isascii() and line.isdigit():
+    if line == PHOTO or line.startswith((PHOTO + " ", PHOTO + "\n")):
+        fake.send_photo(USER_ID, USER_ID, caption=line.removeprefix(PHOTO).strip() or None)
+    elif line.isascii() and line.isdigit():
         target = _latest_keyboard(fake)
         if target is None:
             view.note("There are no buttons to press yet: try /latest.")
@@ -230,6 +251,7 @@ async def _wait_for_reply(fake: FakeBotAPI, mark: int) -> bool:
     """
     waits = [
         fake.wait_for("sendMessage", timeout=REPLY_TIMEOUT, after=mark),
+        fake.wait_for("sendPhoto", timeout=REPLY_TIMEOUT, after=mark),
         fake.wait_for("editMessageText", timeout=REPLY_TIMEOUT, after=mark),
         fake.wait_for(
             "answerCallbackQuery", lambda c: bool(c.params.get("text")), REPLY_TIMEOUT, after=mark

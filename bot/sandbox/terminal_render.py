@@ -35,6 +35,9 @@ _STYLES: dict[str, tuple[str, str]] = {
 }
 DIM, BOLD, RESET = "\x1b[2m", "\x1b[1m", "\x1b[0m"
 PROMPT = "You › "
+MORE_PROMPT = "    … "  # after a line ending with a backslash: the same message goes on
+PHOTO_MARK = "🖼 [photo]"
+MESSAGE_METHODS = ("sendMessage", "editMessageText", "sendPhoto", "editMessageCaption")
 
 
 class _TelegramHTMLToText(HTMLParser):
@@ -160,13 +163,18 @@ def render_message(
     edited: bool = False,
     color: bool,
     width: int | None = None,
+    photo: bool = False,
 ) -> str:
     """A bot message as a block: a "Herald" header, the indented text, then its buttons.
+
+    A photo (``sendPhoto``) shows as a picture mark above its caption.
 
     With a ``width`` (a terminal), paragraphs are wrapped so that wrapped lines keep the indent.
     """
     header = "Herald" + (" (edited)" if edited else "")
     lines = [f"{BOLD}{header}{RESET}" if color else header]
+    if photo:
+        lines.append(f"  {PHOTO_MARK}")
     for line in message_to_terminal(text, parse_mode, color=color).split("\n"):
         lines += _indented(line, width)
     rows = keyboard_rows(reply_markup)
@@ -236,19 +244,21 @@ class ChatView:
         if call.method == "answerCallbackQuery" and call.ok and call.params.get("text"):
             alert = bool(call.params.get("show_alert"))
             self._block(render_toast(str(call.params["text"]), alert=alert, color=self.color))
-        elif call.method in ("sendMessage", "editMessageText"):
+        elif call.method in MESSAGE_METHODS:
             if not call.ok:
                 if NOT_MODIFIED not in str((call.error or {}).get("description")):
                     self._refused(call)
             elif str(call.params.get("chat_id")) == str(self.chat_id):
+                photo = call.method in ("sendPhoto", "editMessageCaption")
                 self._block(
                     render_message(
-                        str(call.params.get("text", "")),
+                        str(call.params.get("caption" if photo else "text", "")),
                         call.params.get("parse_mode"),
                         call.params.get("reply_markup"),
-                        edited=call.method == "editMessageText",
+                        edited=call.method.startswith("edit"),
                         color=self.color,
                         width=self.width,
+                        photo=photo,
                     )
                 )
 
@@ -266,11 +276,18 @@ class ChatView:
             f"  Log:      {log_path}\n"
             "Type /latest, /search flood barrier, /help; type a number to press a button; "
             "Ctrl-D quits.\n"
+            "You are an editor here too: end a line with \\ to go on on the next one, e.g.\n"
+            "  /post Headline \\  then the body, then #topics;  !photo Caption sends a photo.\n"
         )
 
     def prompt(self, *, gap: bool = True) -> None:
         """The prompt, after a blank line that separates it from the conversation above."""
         self._write(("\n" if gap else "") + PROMPT)
+        self._prompt_shown = True
+
+    def prompt_more(self) -> None:
+        """The prompt for the next line of a message of several lines."""
+        self._write(MORE_PROMPT)
         self._prompt_shown = True
 
     def echo(self, line: str) -> None:

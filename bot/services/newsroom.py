@@ -97,8 +97,24 @@ def parse_post(text: str, *, inline_tags: bool = True) -> PostText:
     while kept and not kept[0].strip():
         kept.pop(0)
     title = kept[0].strip() if kept else None
+    if title and inline_tags:
+        title = headline_without_tags(title)
     body = "\n".join(kept[1:]).strip() if len(kept) > 1 else None
     return PostText(title or None, body or None, url, tuple(topics) if topics else None)
+
+
+_TRAILING_TAGS = re.compile(r"(?:[\s,;·]*" + _TAG.pattern + r")+[\s,;·]*$")
+
+
+def headline_without_tags(title: str) -> str:
+    """A headline as readers see it: "Storm hits coast #weather" → "Storm hits coast".
+
+    Tags after the headline only name topics; a tag inside it ("#Brexit talks resume") keeps
+    its word without the '#' (and ``_`` becomes a space). Left alone if only tags are left.
+    """
+    cut = _TRAILING_TAGS.sub("", title).strip()
+    cut = _TAG.sub(lambda m: m.group(1).replace("_", " "), cut if cut else title)
+    return cut.strip() or title
 
 
 def post_input(post: PostText) -> ArticleInput:

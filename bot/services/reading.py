@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
+from bot.services.names import close_names
 from bot.services.related import related_ids
 from storage import articles as store
 from storage.articles import Article, Headline, Topic
@@ -41,9 +41,7 @@ async def find_topic(db: Database, name: str) -> Topic:
     if topic is not None:
         return topic
     names = [t.name for t in await store.list_topics(db)]
-    folded = {n.casefold(): n for n in names}
-    close = difflib.get_close_matches(wanted.casefold(), list(folded), n=3, cutoff=0.5)
-    raise UnknownTopic(wanted, [folded[c] for c in close])
+    raise UnknownTopic(wanted, close_names(wanted, names))
 
 
 async def latest_page(

@@ -32,6 +32,8 @@ from functools import cache, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.services.names import CUTOFF, closest
+
 Mode = Literal["instant", "hourly", "daily"]
 MODES: tuple[Mode, ...] = ("instant", "hourly", "daily")
 HOUR = timedelta(hours=1)
@@ -128,10 +130,9 @@ def suggest_timezones(name: str, limit: int = 3) -> tuple[str, ...]:
     scored: list[tuple[float, str]] = []
     for lower, exact in _zone_names().items():
         score = max(_similarity(matcher, lower), _similarity(matcher, lower.rsplit("/", 1)[-1]))
-        if score >= 0.6:
+        if score >= CUTOFF:
             scored.append((score, exact))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    return tuple(exact for _, exact in scored[:limit])
+    return tuple(closest(scored, limit))
 
 
 def _normalise_zone_name(name: str) -> str:
@@ -141,7 +142,7 @@ def _normalise_zone_name(name: str) -> str:
 def _similarity(matcher: difflib.SequenceMatcher[str], candidate: str) -> float:
     """difflib's ratio, skipping the slow part when the cheap bounds already rule it out."""
     matcher.set_seq1(candidate)
-    if matcher.real_quick_ratio() < 0.6 or matcher.quick_ratio() < 0.6:
+    if matcher.real_quick_ratio() < CUTOFF or matcher.quick_ratio() < CUTOFF:
         return 0.0
     return matcher.ratio()
 

@@ -4,7 +4,9 @@ Reader syntax (everything else is plain words):
   words            all must match (a porter stemmer folds "elections" into "election")
   "a phrase"       the words next to each other
   word*            a prefix
-  -word            must not match (ignored when nothing positive is left)
+  -word            must not match, when the hyphen starts the query or follows a space;
+                   a search of excluded words only is no search (see ``only_excluded``)
+  hat-trick        a hyphen inside a word joins: the parts as a phrase ("hat trick")
   a OR b           either side
 Raw FTS5 syntax never reaches the database, so no input is a syntax error.
 
@@ -30,13 +32,20 @@ WINDOWS = (20_000, 200_000, 0)
 ENOUGH = 50  # matches in a window that make it worth ranking just that window
 SEARCH_TTL = 7 * 24 * 3600
 
-_TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\W_]+)(\*?)')
+# A phrase in quotes, or a word: "-" makes it an exclusion only at the start of the query or
+# after a space, since inside a word ("hat-trick", "COVID-19", "Ex-PM") it joins the parts.
+_TOKEN = re.compile(r'"([^"]*)"?|((?<!\S)-)?([^\W_]+(?:[-\u2010\u2011][^\W_]+)*)(\*?)')
 _WORD = re.compile(r"[^\W_]+")
 
 
-def build_fts_query(text: str) -> str | None:
-    """Turn reader input into an FTS5 MATCH expression, or None when it holds no words."""
-    groups: list[list[str]] = [[]]  # OR-separated groups of AND-ed terms
+def _phrase(text: str) -> str:
+    """The words of ``text`` as one quoted FTS5 string (a phrase when there are several)."""
+    return '"' + " ".join(w[:MAX_WORD] for w in _WORD.findall(text)[:MAX_TERMS]) + '"'
+
+
+def _terms(text: str) -> tuple[list[list[str]], list[str]]:
+    """OR-separated groups of AND-ed FTS5 terms, and the excluded terms, in reader input."""
+    groups: list[list[str]] = [[]]
     excluded: list[str] = []
     terms = 0
     for match in _TOKEN.finditer(text[:MAX_QUERY_CHARS]):
@@ -44,9 +53,8 @@ def build_fts_query(text: str) -> str | None:
         if terms >= MAX_TERMS:
             break
         if phrase is not None:
-            words = [w[:MAX_WORD] for w in _WORD.findall(phrase)][:MAX_TERMS]
-            if words:
-                groups[-1].append('"' + " ".join(words) + '"')
+            if _WORD.search(phrase):
+                groups[-1].append(_phrase(phrase))
                 terms += 1
             continue
         if word == "OR" and not minus:
@@ -55,13 +63,15 @@ def build_fts_query(text: str) -> str | None:
             continue
         if word in ("AND", "NOT", "NEAR") and not minus:
             continue
-        term = f'"{word[:MAX_WORD]}"' + ("*" if star else "")
-        if minus:
-            excluded.append(term)
-        else:
-            groups[-1].append(term)
+        term = _phrase(word) + ("*" if star else "")
+        (excluded if minus else groups[-1]).append(term)
         terms += 1
-    groups = [g for g in groups if g]
+    return [g for g in groups if g], excluded
+
+
+def build_fts_query(text: str) -> str | None:
+    """Turn reader input into an FTS5 MATCH expression, or None when it holds no words."""
+    groups, excluded = _terms(text)
     if not groups:
         return None
     query = " OR ".join("(" + " AND ".join(g) + ")" if len(g) > 1 else g[0] for g in groups)
@@ -70,6 +80,16 @@ def build_fts_query(text: str) -> str | None:
     for term in excluded:
         query += f" NOT {term}"
     return query
+
+
+def only_excluded(text: str) -> bool:
+    """Whether ``text`` names words to leave out but none to look for (``-flood``).
+
+    FTS5 cannot search for "everything but": such a query needs its own answer, not the one
+    for text without any words.
+    """
+    groups, excluded = _terms(text)
+    return not groups and bool(excluded)
 
 
 @dataclass(frozen=True, slots=True)

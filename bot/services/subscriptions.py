@@ -7,13 +7,13 @@ whole words against each new article's title and summary, in any letter case.
 
 from __future__ import annotations
 
-import difflib
 import re
 import time
 from dataclasses import dataclass, field
 
 from bot.i18n import N_, _
 from bot.services.fanout import word_pattern
+from bot.services.names import close_names
 from storage import articles as article_store
 from storage import subscriptions as store
 from storage.db import Database
@@ -70,8 +70,7 @@ async def _resolve_topics(
         if name in by_name:
             found.append(by_name[name])
         else:
-            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.6)
-            unknown[word] = [by_name[c].name for c in close]
+            unknown[word] = close_names(name, [t.name for t in known])
     return found, unknown
 
 
