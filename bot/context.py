@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.services.chats import AdminCache
 from bot.services.delivery import DeliveryWorker
+from bot.services.http_fetch import AddressGuard
 from storage.chat_settings import ChatSettings
 from storage.db import Database
 
@@ -23,6 +24,7 @@ class Services:
     db: Database
     admins: AdminCache = field(default_factory=AdminCache)
     worker: DeliveryWorker | None = None
+    fetch_guard: AddressGuard = field(default_factory=AddressGuard)  # built from the settings
 
     def outbox_changed(self, *, urgent: bool = False) -> None:
         """Something was queued: let the delivery worker look now rather than at its next poll.

@@ -11,6 +11,7 @@ import asyncio
 import html
 import logging
 import time
+from dataclasses import replace
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
@@ -135,7 +136,7 @@ async def run_poller(app: Application, services: Services, stop: asyncio.Event) 
             except TelegramError as exc:  # an editor who never opened the chat, say
                 log.warning("could not tell editor %s about a feed: %s", editor, exc)
 
-    policy = feeds.FeedPolicy.from_settings(services.settings)
+    policy = replace(feeds.FeedPolicy.from_settings(services.settings), guard=services.fetch_guard)
     poller = feeds.FeedPoller(services.db, policy, on_new=services.outbox_changed, notify=notify)
     app.bot_data[feeds.POLLER_KEY] = poller
     try:

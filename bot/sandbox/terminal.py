@@ -58,7 +58,10 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
         log_path = workdir / LOG_NAME
         cleanup.enter_context(_logging_to(log_path, settings.log_level_number))
         articles = await _prepare_database(database)
-        sandbox_settings = settings.model_copy(update={"database": database})
+        # Local pages and feeds are what one tries in a sandbox: the fetch guard lets them in.
+        sandbox_settings = settings.model_copy(
+            update={"database": database, "fetch_allow_private": True}
+        )
         code = await _run(sandbox_settings, f"{database} ({articles:,} articles)", log_path)
     return code
 
