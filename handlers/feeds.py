@@ -56,7 +56,11 @@ async def add(update: Update, context: HeraldContext, argument: str) -> None:
     url, _, topic = argument.partition(" ")
     try:
         added = await feeds.add_feed(
-            context.services.db, url, topic.strip() or None, update.effective_user.id
+            context.services.db,
+            url,
+            topic.strip() or None,
+            update.effective_user.id,
+            guard=context.services.fetch_guard,
         )
     except feeds.FeedProblem as exc:
         await reply(update.effective_message, Rendered(problem(str(exc))))
@@ -98,7 +102,11 @@ async def import_document(update: Update, context: HeraldContext) -> None:
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
         result = await opml.import_opml(
-            context.services.db, data, update.effective_user.id, (message.caption or "") or None
+            context.services.db,
+            data,
+            update.effective_user.id,
+            (message.caption or "") or None,
+            guard=context.services.fetch_guard,
         )
     except OpmlError as exc:
         await reply(message, Rendered(problem(f"I could not import that file: {exc}")))

@@ -40,6 +40,7 @@ from bot.services.feed_fetch import (
     fetch,
     open_session,
 )
+from bot.services.http_fetch import AddressGuard
 from bot.services.ingest import ingest, topic_name
 from storage import feeds as store
 from storage.articles import NewArticle, ensure_topics
@@ -440,22 +441,42 @@ class Added:
     new: bool  # False: the feed was followed already (nothing changed)
 
 
-def check_url(text: str) -> str:
-    """A feed URL as typed, or ``FeedProblem``: http(s), a host, no spaces, not absurdly long."""
+def check_url(text: str, guard: AddressGuard | None = None) -> str:
+    """A feed URL as typed, or ``FeedProblem``: http(s), a host, no spaces, not absurdly long,
+    and (given the ``guard``) not an address that is internal on its face."""
     url = text.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a malformed [IPv6] or port
+        raise FeedProblem("that does not look like a feed address") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise FeedProblem("a feed address starts with http:// or https:// and names a host")
     if len(url) > 2_000 or any(ch.isspace() for ch in url):
         raise FeedProblem("that does not look like a feed address")
+    if guard is not None and not guard.may_fetch(url):
+        raise FeedProblem(
+            f"{host} is an internal address, which Herald does not fetch "
+            "(HERALD_FETCH_ALLOW_PRIVATE allows those)"
+        )
     return url
 
 
 async def add_feed(
-    db: Database, url: str, topic: str | None, editor_id: int | None, title: str = ""
+    db: Database,
+    url: str,
+    topic: str | None,
+    editor_id: int | None,
+    title: str = "",
+    *,
+    guard: AddressGuard | None = None,
 ) -> Added:
-    """Follow a feed; its topic is created now so readers can /subscribe before items come."""
-    url = check_url(url)
+    """Follow a feed; its topic is created now so readers can /subscribe before items come.
+
+    Editors' requests pass the fetch ``guard``: an address that is internal on its face is
+    refused here; any other is checked again at every fetch.
+    """
+    url = check_url(url, guard)
     name = topic_name(topic) if topic else ""
     if name:
         await ensure_topics(db, [name])

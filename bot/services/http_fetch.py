@@ -136,6 +136,21 @@ class AddressGuard:
             return False
         return self.is_public(address)
 
+    def may_fetch(self, url: str) -> bool:
+        """False for an address that names an internal host outright: an IP literal the guard
+        refuses, or ``localhost``. Other names are judged when they resolve, at connect time;
+        this only lets an editor hear at once about an address that can never work."""
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+        if self.allow_private:
+            return True
+        if host == "localhost" or host.endswith(".localhost"):
+            return False
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return True  # a name: checked when it resolves
+        return self.allows(host)
+
     def socket(self, addr_info: tuple) -> socket.socket:
         """aiohttp's ``socket_factory``: a socket for an allowed address, else refused."""
         family, kind, proto, _, sockaddr = addr_info
