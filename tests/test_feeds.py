@@ -343,12 +343,15 @@ async def test_old_items_are_stored_but_not_pushed(db: Database, server: FeedSer
     await db.execute(
         "INSERT INTO subscriptions (chat_id, kind, created_at) VALUES (?, 'all', 0)", (READER,)
     )
-    archive = story(1, published=NOW - 30 * 86400)
-    server.routes["/rss.xml"] = Resource(rss("Feed", [archive, story(2)]))
+    server.routes["/rss.xml"] = Resource(rss("Feed", [story(0)]))
     await follow(db, server, "/rss.xml")
+    await poll_once(db)  # the first poll is the feed's archive: stored, never pushed
+    assert await count(db, "articles") == 1 and await count(db, "outbox") == 0
+    archive = story(1, published=NOW - 30 * 86400)
+    server.routes["/rss.xml"] = Resource(rss("Feed", [archive, story(2), story(0)]))
     woken: list[bool] = []
-    await poll_once(db, on_new=lambda: woken.append(True))
-    assert await count(db, "articles") == 2 and await count(db, "outbox") == 1
+    await poll_once(db, NOW + POLICY.interval, on_new=lambda: woken.append(True))
+    assert await count(db, "articles") == 3 and await count(db, "outbox") == 1
     assert woken == [True]
 
 
@@ -366,10 +369,12 @@ async def test_editor_adds_a_feed_and_a_subscriber_gets_its_headline(
         await eventually(_failed_once(services.db))
     subscribed = await herald.send("/subscribe politics")
     assert "Subscribed to #politics" in subscribed.visible_text
-    server.routes["/rss.xml"] = Resource(
-        rss("Capital Times", [story(1, title="Parliament passes the harbour bill tonight")])
-    )
+    archive = story(2, title="Last week the harbour bill was first read")
+    server.routes["/rss.xml"] = Resource(rss("Capital Times", [archive]))
     async with feeds.FeedPoller(services.db, POLICY, on_new=services.outbox_changed) as poller:
+        assert (await poller.poll_once(force=True)).added == 1  # the archive: stored only
+        fresh = story(1, title="Parliament passes the harbour bill tonight")
+        server.routes["/rss.xml"] = Resource(rss("Capital Times", [fresh, archive]))
         assert (await poller.poll_once(force=True)).added == 1
 
     async def pushed() -> bool:
@@ -379,10 +384,12 @@ async def test_editor_adds_a_feed_and_a_subscriber_gets_its_headline(
         )
 
     await eventually(pushed)
-    article = await get_article(services.db, 1)
+    article = await get_article(services.db, 2)
     assert article is not None and article.topics == ("politics",)
+    pushes = [m.visible_text for m in herald.api.messages[READER].values()]
+    assert not any("first read" in text for text in pushes)
     listing = await herald.send("/feeds", chat_id=EDITOR)
-    assert "Capital Times" in listing.visible_text and "1 items" in listing.visible_text
+    assert "Capital Times" in listing.visible_text and "2 items" in listing.visible_text
     removed = await herald.send("/feeds remove 1", chat_id=EDITOR)
     assert "No longer following" in removed.visible_text
     assert await count(services.db, "feeds") == 0
@@ -401,7 +408,7 @@ async def test_non_editor_is_refused_and_nothing_is_stored(
 async def test_running_poller_fetches_a_new_feed_at_once(
     herald: Herald, server: FeedServer
 ) -> None:
-    """As ``bot.app`` runs it: /feeds add wakes the poller, the reader gets the headline."""
+    """As ``bot.app`` runs it: /feeds add wakes the poller, the feed is read at once."""
     server.routes["/wire.xml"] = Resource(rss("Wire", [story(7, title="Ferry strike ends today")]))
     await herald.send("/subscribe")
     stop = asyncio.Event()
@@ -412,11 +419,12 @@ async def test_running_poller_fetches_a_new_feed_at_once(
         await eventually(_poller_registered(herald))
         await herald.send(f"/feeds add {server.url('/wire.xml')}", chat_id=EDITOR)
 
-        async def pushed() -> bool:
-            texts = [m.visible_text for m in herald.api.messages.get(READER, {}).values()]
-            return any("Ferry strike ends today" in t for t in texts)
+        async def stored() -> bool:
+            return await count(herald.services.db, "articles") == 1
 
-        await eventually(pushed)
+        await eventually(stored)  # a first poll is the feed's archive: in /latest, not pushed
+        latest = await herald.send("/latest")
+        assert "Ferry strike ends today" in latest.visible_text
     finally:
         stop.set()
         if running is not None:

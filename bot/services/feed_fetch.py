@@ -54,6 +54,8 @@ class FeedPolicy:
     timeout: float = 20.0  # HERALD_FEED_TIMEOUT: seconds for one whole fetch
     max_bytes: int = 5_000_000  # HERALD_FEED_MAX_BYTES: body cap (after decompression)
     concurrency: int = 20  # HERALD_FEED_CONCURRENCY: feeds fetched at once
+    max_items: int = 200  # HERALD_FEED_MAX_ITEMS: items read from one feed in one poll
+    max_pushes: int = 20  # HERALD_FEED_MAX_PUSHES: items of one feed pushed in an hour
     guard: AddressGuard = field(default_factory=AddressGuard)  # HERALD_FETCH_ALLOW_PRIVATE
     parse_processes: int = 1  # 0: parse in a thread (tests; slower alongside ingest)
     batch_items: int = 1000  # items stored in one transaction at most (about): group commit
@@ -73,6 +75,8 @@ class FeedPolicy:
             timeout=float(getattr(settings, "feed_timeout", default.timeout)),
             max_bytes=int(getattr(settings, "feed_max_bytes", default.max_bytes)),
             concurrency=int(getattr(settings, "feed_concurrency", default.concurrency)),
+            max_items=int(getattr(settings, "feed_max_items", default.max_items)),
+            max_pushes=int(getattr(settings, "feed_max_pushes", default.max_pushes)),
             guard=AddressGuard(allow_private=allow),
         )
 
@@ -125,6 +129,7 @@ class FeedEntry:
 class ParsedFeed:
     title: str
     entries: list[FeedEntry]
+    total: int = 0  # items the document carried; more than ``entries`` when it was cut
 
 
 class Parsers:
@@ -142,10 +147,17 @@ class Parsers:
         self._pool: ProcessPoolExecutor | None = None
 
     async def read(
-        self, body: bytes, url: str, content_type: str, topic: str | None, now: int, source: str
+        self,
+        body: bytes,
+        url: str,
+        content_type: str,
+        topic: str | None,
+        now: int,
+        source: str,
+        limit: int | None = None,
     ) -> ParsedFeed:
         """``read_feed`` in a worker process (or a thread)."""
-        args = (body, url, content_type, topic, now, source)
+        args = (body, url, content_type, topic, now, source, limit)
         if self._processes <= 0:
             return await asyncio.to_thread(read_feed, *args)
         if self._pool is None:
@@ -166,11 +178,18 @@ class Parsers:
 
 
 def read_feed(
-    body: bytes, url: str, content_type: str, topic: str | None, now: int, source: str
+    body: bytes,
+    url: str,
+    content_type: str,
+    topic: str | None,
+    now: int,
+    source: str,
+    limit: int | None = None,
 ) -> ParsedFeed:
-    """``parse_feed``, then each item normalised for ``ingest`` (named ``source`` when the
-    feed has no title): the poller's CPU work, done where it does not hold up the writer."""
-    parsed = parse_feed(body, url, content_type, topic, now)
+    """``parse_feed`` of the first ``limit`` items, then each normalised for ``ingest`` (named
+    ``source`` when the feed has no title): the poller's CPU work, done where it does not
+    hold up the writer."""
+    parsed = parse_feed(body, url, content_type, topic, now, limit)
     source = parsed.title or source
     entries = []
     for entry in parsed.entries:
@@ -184,14 +203,24 @@ def read_feed(
 
 
 def parse_feed(
-    body: bytes, url: str, content_type: str = "", topic: str | None = None, now: int = 0
+    body: bytes,
+    url: str,
+    content_type: str = "",
+    topic: str | None = None,
+    now: int = 0,
+    limit: int | None = None,
 ) -> ParsedFeed:
     """Read RSS 0.9x/1.0/2.0 or Atom ``body``; raise ``NotAFeed`` when it is neither.
 
     feedparser's own HTML sanitising and URI resolving are off: Herald keeps only plain text,
     and they double the parse time. An ill-formed feed still yields the items feedparser
-    could recover (it is lenient on purpose: real feeds are often broken).
+    could recover (it is lenient on purpose: real feeds are often broken). With ``limit``,
+    only the first ``limit`` items are parsed (``cut_items``): a hostile document of 100,000
+    items costs the time and memory of ``limit``.
     """
+    total = None
+    if limit is not None:
+        body, total = cut_items(body, limit)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -209,7 +238,34 @@ def parse_feed(
     title = _text_of(parsed.feed.get("title_detail"), parsed.feed.get("title", ""))
     now = now or int(time.time())
     entries = [e for e in (_entry(raw, title, topic, now) for raw in parsed.entries) if e]
-    return ParsedFeed(title=" ".join(title.split()), entries=entries)
+    count = len(parsed.entries) if total is None else max(total, len(parsed.entries))
+    return ParsedFeed(title=" ".join(title.split()), entries=entries, total=count)
+
+
+_ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+_ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+
+
+def cut_items(body: bytes, limit: int) -> tuple[bytes, int]:
+    """``body`` with only its first ``limit`` items, and how many items it had.
+
+    The cut is made on the bytes, before any parsing: the document up to the start of item
+    ``limit + 1``, then whatever follows the last item's end tag (``</channel></rss>``,
+    ``</feed>``), so the result is as well formed as the original. A document within the
+    limit is returned as it is.
+    """
+    starts = _ITEM_START.finditer(body)
+    cut_at, total = None, 0
+    for match in starts:
+        total += 1
+        if total == limit + 1:
+            cut_at = match.start()
+    if cut_at is None:
+        return body, total
+    tail_at = cut_at
+    for match in _ITEM_END.finditer(body, cut_at):
+        tail_at = match.end()
+    return body[:cut_at] + body[tail_at:], total
 
 
 def _entry(raw: Any, source: str, topic: str | None, now: int) -> FeedEntry | None:
