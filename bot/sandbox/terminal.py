@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.app import build_application, serve
 from bot.config import Settings
-from bot.logs import setup_logging
+from bot.logs import install_loop_handler, setup_logging
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.samples import seed_samples
 from bot.sandbox.terminal_render import Button, ChatView, numbered_buttons
@@ -57,6 +57,7 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
             workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / LOG_NAME
         cleanup.enter_context(_logging_to(log_path, settings.log_level_number))
+        install_loop_handler()
         articles = await _prepare_database(database)
         # Local pages and feeds are what one tries in a sandbox: the fetch guard lets them in.
         sandbox_settings = settings.model_copy(

@@ -306,7 +306,10 @@ class FeedPoller:
             url = html.escape(feed.url[:300])
             text = feed_caps.capped_text(_name(feed), url, parsed.total, allowed.held, self.policy)
             notices.append(text)
-            log.warning("feed %s is over its caps: %s", feed.url, text)
+            log.warning(
+                "feed %s is over its caps: %d items listed, %d held", feed.url, parsed.total,
+                allowed.held,
+            )
         await store.record_capped(self.db, feed.id, now)
 
     async def _fresh(self, fetched: _Fetched, report: PollReport) -> list[FeedEntry]:
