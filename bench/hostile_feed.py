@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
         f" {result['hostile_poll_seconds']:.1f} s, peak RSS {result['vm_hwm_after_mb']:.0f} MB"
         f" (before it {result['vm_hwm_before_mb']:.0f} MB), parser process"
         f" {result['parser_process_hwm_mb']:.0f} MB;"
-        f" articles added {result['hostile_poll_added']:,}, pushes queued {result['pushes_queued_by_hostile_poll']:,}; written {out}"
+        f" articles added {result['hostile_poll_added']:,},"
+        f" pushes queued {result['pushes_queued_by_hostile_poll']:,}; written {out}"
     )
 
 

@@ -50,9 +50,7 @@ def shared_file(name: str) -> Path:
 @pytest.fixture
 async def guarded_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald as shipped: the fetch guard refuses internal addresses (the tests' servers)."""
-    settings = settings_for(
-        db.path, api, editor_ids=frozenset({EDITOR}), fetch_allow_private=False
-    )
+    settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), fetch_allow_private=False)
     stop = asyncio.Event()
     task, app = await run_herald(settings, api, stop)
     yield Herald(api, settings, app)

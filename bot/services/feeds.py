@@ -307,7 +307,9 @@ class FeedPoller:
             text = feed_caps.capped_text(_name(feed), url, parsed.total, allowed.held, self.policy)
             notices.append(text)
             log.warning(
-                "feed %s is over its caps: %d items listed, %d held", feed.url, parsed.total,
+                "feed %s is over its caps: %d items listed, %d held",
+                feed.url,
+                parsed.total,
                 allowed.held,
             )
         await store.record_capped(self.db, feed.id, now)

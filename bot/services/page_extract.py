@@ -191,8 +191,6 @@ def _line(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-
-
 def _web_url(value: str | None, base: str) -> str | None:
     """``value`` resolved against ``base``, kept only if it is an http(s) address."""
     value = (value or "").strip()
@@ -203,8 +201,6 @@ def _web_url(value: str | None, base: str) -> str | None:
     except ValueError:
         return None
     return absolute if is_web_address(absolute) else None
-
-
 
 
 def _source(sitename: str | None, *urls: str) -> str:
@@ -237,6 +233,3 @@ def _timestamp(value: str | None) -> int | None:
         moment = moment.replace(tzinfo=UTC)
     now = datetime.now(UTC)
     return int(min(moment, now).timestamp())
-
-
-
