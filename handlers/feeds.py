@@ -190,7 +190,10 @@ def added_text(added: feeds.Added) -> str:
     url = f"<code>{escaped_within(feed.url, 300)}</code>"
     if not added.new:
         return f"Herald already follows {url}{topic}."
-    return f"✅ Following {url}{topic}. Its new items will arrive with the next poll."
+    return (
+        f"✅ Following {url}{topic}. What it lists now is stored as its archive (in /latest "
+        "and search, not pushed); items it publishes from now on go to subscribers."
+    )
 
 
 def imported_text(result: opml.Imported) -> str:
