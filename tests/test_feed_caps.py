@@ -7,15 +7,18 @@ keep the tests fast; ``bench/hostile_feed.py`` polls the 100,000-item one.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from bot.sandbox.fake_api import FakeBotAPI
 from bot.services import feeds
 from bot.services.feed_fetch import FeedPolicy, cut_items, parse_feed
 from bot.services.http_fetch import AddressGuard
-from tests.factories import EDITOR, READER, Herald, eventually
+from tests.factories import EDITOR, READER, Herald, eventually, run_herald, settings_for
 from tests.feed_server import FeedServer, Item, Resource, rss
 
 NOW = int(time.time())
@@ -139,3 +142,31 @@ def test_only_the_first_items_of_a_huge_document_are_parsed() -> None:
     assert parsed.entries[-1].article.title == "Buy cheap pills now offer 0000039"
     small = rss("Wire", [dated(1)])
     assert cut_items(small, 40) == (small, 1)  # within the limit: untouched
+
+
+async def test_the_running_herald_tells_the_editors_in_telegram(
+    tmp_path: Path, api: FakeBotAPI, server: FeedServer
+) -> None:
+    """As shipped: /feeds add wakes the poller; a document over HERALD_FEED_MAX_ITEMS is cut,
+    stored without pushes, and the editor gets one Telegram message saying so."""
+    settings = settings_for(
+        tmp_path / "herald.db", api, editor_ids=frozenset({EDITOR}), feed_max_items=50
+    )
+    stop = asyncio.Event()
+    task, app = await run_herald(settings, api, stop)
+    try:
+        herald = Herald(api, settings, app)
+        await herald.send("/subscribe")
+        server.routes["/wire.xml"] = Resource(undated_flood(3_000))
+        mark = api.mark()
+        await herald.send(f"/feeds add {server.url('/wire.xml')}", chat_id=EDITOR)
+        notice = await api.wait_for(
+            "sendMessage", lambda c: "over its limits" in c.params.get("text", ""), after=mark
+        )
+        assert int(notice.params["chat_id"]) == EDITOR
+        assert "lists 3,000 items and Herald reads 50" in notice.params["text"]
+        assert await herald.services.db.scalar("SELECT count(*) FROM articles") == 50
+        assert await pushes_to(herald) == 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)
