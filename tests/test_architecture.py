@@ -43,3 +43,18 @@ def test_bot_does_not_import_handlers_except_the_composition_root(path: Path) ->
         return
     bad = {m for m in _imports(path) if m.split(".")[0] in {"handlers", "aiosqlite", "sqlite3"}}
     assert not bad, f"{path.name} imports {bad}"
+
+
+# Modules that may open HTTP connections: the one guarded fetch for addresses from outside
+# (feeds, /post URL), and the Bot API sender, whose address is the operator's setting.
+HTTP_CLIENTS = {"bot/services/http_fetch.py", "bot/sender.py"}
+
+
+@pytest.mark.parametrize("path", _files("bot") + _files("handlers"), ids=str)
+def test_only_the_guarded_fetch_opens_connections_to_outside_addresses(path: Path) -> None:
+    name = path.relative_to(ROOT).as_posix()
+    if name in HTTP_CLIENTS or name.startswith("bot/sandbox/"):
+        return
+    source = path.read_text(encoding="utf-8")
+    opened = [c for c in ("ClientSession(", "TCPConnector(", "AsyncClient(") if c in source]
+    assert not opened, f"{name} opens HTTP connections ({opened}): use bot.services.http_fetch"
