@@ -303,7 +303,7 @@ class FeedPoller:
         if not allowed.held and parsed.total <= self.policy.max_items:
             return
         if feed_caps.should_tell(feed, now):
-            url = html.escape(feed.url[:300])
+            url = html.escape(feed.url)
             text = feed_caps.capped_text(_name(feed), url, parsed.total, allowed.held, self.policy)
             notices.append(text)
             log.warning(
