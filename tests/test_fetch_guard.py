@@ -229,3 +229,20 @@ async def test_feeds_add_of_an_internal_address_is_refused(guarded_herald: Heral
 
     assert "internal address" in answer.visible_text
     assert await feeds.list_feeds(guarded_herald.services.db) == []
+
+
+async def test_a_feed_whose_name_resolves_to_loopback_fails_at_fetch(
+    guarded_herald: Herald, internal: FeedServer
+) -> None:
+    """A name is judged when it resolves (here ``localhost``, from an old list or an import
+    made while internal addresses were allowed): every fetch refuses it with the same line."""
+    db = guarded_herald.services.db
+    await feeds.add_feed(db, f"http://localhost:{internal.port}/feed.xml", None, EDITOR)
+    policy = FeedPolicy(timeout=2.0, guard=guarded_herald.services.fetch_guard)
+
+    async with feeds.FeedPoller(db, policy) as poller:
+        report = await poller.poll_once(int(time.time()), force=True)
+
+    assert (report.failed, report.added) == (1, 0) and internal.requests == []
+    listing = (await guarded_herald.send("/feeds", chat_id=EDITOR)).visible_text
+    assert "I could not connect to localhost: it is an internal address" in listing
