@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
+from bot.logs import install_loop_handler, setup_logging
 
 log = logging.getLogger("herald")
 
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(settings: Settings, token: str) -> int:
     from bot.app import build_application, serve
 
+    install_loop_handler()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,6 +90,7 @@ async def _import(settings: Settings, path: Path, push: bool) -> int:
     from bot.services.importer import import_file
     from storage.db import Database
 
+    install_loop_handler()
     db = await Database.open(settings.database)
     try:
         with _progress(path) as advance:

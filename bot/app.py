@@ -17,6 +17,7 @@ from bot.rendering.reading import COMMANDS
 from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
+from bot.services.http_fetch import AddressGuard
 from bot.services.pacing import ChatPacer, GlobalPacer
 from handlers import (
     editors,
@@ -73,7 +74,11 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
 
 
 async def start_services(app: Application, settings: Settings) -> Services:
-    services = Services(settings=settings, db=await Database.open(settings.database))
+    services = Services(
+        settings=settings,
+        db=await Database.open(settings.database),
+        fetch_guard=AddressGuard(allow_private=settings.fetch_allow_private),
+    )
     app.bot_data[SERVICES_KEY] = services
     await editors.load_editors(app)
     return services

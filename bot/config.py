@@ -74,6 +74,23 @@ class Settings(BaseSettings):
     feed_concurrency: int = Field(
         default=20, ge=1, le=200, description="Feeds fetched at the same time."
     )
+    feed_max_items: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="New items taken from one feed in one poll; the rest wait for later polls.",
+    )
+    feed_max_pushes: int = Field(
+        default=20,
+        ge=0,
+        le=10_000,
+        description="Items of one feed pushed to subscribers in an hour; more are stored only.",
+    )
+    fetch_allow_private: bool = Field(
+        default=False,
+        description="Fetch feeds and /post pages from loopback, private, link-local and other "
+        "internal addresses (the sandbox, tests, a newsroom's intranet).",
+    )
     page_timeout: float = Field(
         default=15.0, gt=0, le=120, description="Seconds to fetch a page for /post URL."
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.services.delivery import DeliveryWorker
+from bot.services.http_fetch import AddressGuard
 from storage.chat_settings import ChatSettings
 from storage.db import Database
 
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     db: Database
     worker: DeliveryWorker | None = None
+    fetch_guard: AddressGuard = field(default_factory=AddressGuard)  # built from the settings
 
     def outbox_changed(self, *, urgent: bool = False) -> None:
         """Something was queued: let the delivery worker look now rather than at its next poll.

@@ -80,10 +80,13 @@ async def photo_post(update: Update, context: HeraldContext) -> None:
 
 
 async def _from_page(message: Message, context: HeraldContext, url: str) -> ArticleInput | None:
-    settings = context.services.settings
+    services = context.services
+    settings = services.settings
     await message.reply_text("⏳ Reading the page…")
     try:
-        return await newsroom.page_input(url, settings.page_timeout, settings.page_max_bytes)
+        return await newsroom.page_input(
+            url, settings.page_timeout, settings.page_max_bytes, services.fetch_guard
+        )
     except newsroom.PageProblem as exc:
         log.info("/post %s: %s", url[:200], exc)
         await reply(message, base.Rendered(texts.problem(str(exc))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from telegram import InputFile, Update
 from telegram.error import TelegramError
@@ -68,7 +69,11 @@ async def add(update: Update, context: HeraldContext, argument: str) -> None:
     url, _, topic = argument.partition(" ")
     try:
         added = await feeds.add_feed(
-            context.services.db, url, topic.strip() or None, update.effective_user.id
+            context.services.db,
+            url,
+            topic.strip() or None,
+            update.effective_user.id,
+            guard=context.services.fetch_guard,
         )
     except feeds.FeedProblem as exc:
         await reply(update.effective_message, Rendered(texts.problem(str(exc))))
@@ -108,7 +113,11 @@ async def import_document(update: Update, context: HeraldContext) -> None:
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
         result = await opml.import_opml(
-            context.services.db, data, update.effective_user.id, (message.caption or "") or None
+            context.services.db,
+            data,
+            update.effective_user.id,
+            (message.caption or "") or None,
+            guard=context.services.fetch_guard,
         )
     except OpmlError as exc:
         await reply(message, Rendered(texts.import_failed(str(exc))))
@@ -146,7 +155,7 @@ async def run_poller(app: Application, services: Services, stop: asyncio.Event) 
             except TelegramError as exc:  # an editor who never opened the chat, say
                 log.warning("could not tell editor %s about a feed: %s", editor, exc)
 
-    policy = feeds.FeedPolicy.from_settings(services.settings)
+    policy = replace(feeds.FeedPolicy.from_settings(services.settings), guard=services.fetch_guard)
     poller = feeds.FeedPoller(services.db, policy, on_new=services.outbox_changed, notify=notify)
     app.bot_data[feeds.POLLER_KEY] = poller
     try:

@@ -33,6 +33,9 @@ class Feed:
     last_error: str | None
     notified: bool
     items: int = 0  # items recorded (filled by ``list_feeds`` only)
+    push_hour_at: int = 0  # the hour whose pushes ``pushes`` counts began then
+    pushes: int = 0
+    capped_at: int | None = None  # the last poll that went over a cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,8 @@ class FetchOutcome:
 
 _COLUMNS = (
     "id, url, title, topic, etag, last_modified, body_hash, last_fetch_at, last_success_at,"
-    " next_fetch_at, errors, total_errors, last_error, notified"
+    " next_fetch_at, errors, total_errors, last_error, notified,"
+    " push_hour_at, pushes, capped_at"
 )
 
 
@@ -80,6 +84,9 @@ def _feed(row: object, items: int = 0) -> Feed:
         last_error=row["last_error"],
         notified=bool(row["notified"]),
         items=items,
+        push_hour_at=row["push_hour_at"],
+        pushes=row["pushes"],
+        capped_at=row["capped_at"],
     )
 
 
@@ -181,6 +188,18 @@ async def record_failure(
         """,
         {"id": feed_id, "errors": errors, "error": error, "now": now, "next": next_fetch_at},
     )
+
+
+async def record_pushes(db: Database, feed_id: int, hour_at: int, pushes: int) -> None:
+    """The feed's push count for the hour that began at ``hour_at`` is now ``pushes``."""
+    await db.execute(
+        "UPDATE feeds SET push_hour_at = ?, pushes = ? WHERE id = ?", (hour_at, pushes, feed_id)
+    )
+
+
+async def record_capped(db: Database, feed_id: int, now: int) -> None:
+    """A poll of this feed went over one of its caps at ``now``."""
+    await db.execute("UPDATE feeds SET capped_at = ? WHERE id = ?", (now, feed_id))
 
 
 async def mark_notified(db: Database, feed_id: int) -> None:

@@ -45,3 +45,14 @@ def shared_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not here: ../shared/data ships with CI, not with a clone")
     return path
+
+
+@pytest.fixture
+async def guarded_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
+    """Herald as shipped: the fetch guard refuses internal addresses (the tests' servers)."""
+    settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), fetch_allow_private=False)
+    stop = asyncio.Event()
+    task, app = await run_herald(settings, api, stop)
+    yield Herald(api, settings, app)
+    stop.set()
+    await asyncio.wait_for(task, timeout=15)

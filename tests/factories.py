@@ -27,14 +27,19 @@ GROUP = -100500
 
 
 def settings_for(database: Path, api: FakeBotAPI, **overrides: object) -> Settings:
-    """Settings that point at the fake API and a temp database, ignoring any local .env."""
+    """Settings that point at the fake API and a temp database, ignoring any local .env.
+
+    Feeds and pages in tests are served on 127.0.0.1, so the fetch guard lets internal
+    addresses through unless a test (one that proves the guard) says otherwise.
+    """
+    values: dict[str, object] = {"fetch_allow_private": True, **overrides}
     return Settings(
         _env_file=None,
         bot_token=api.token,
         api_base_url=api.base_url,
         api_file_url=api.base_file_url,
         database=database,
-        **overrides,
+        **values,
     )
 
 

@@ -45,6 +45,7 @@ class FeedServer:
 
     routes: dict[str, Resource] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    host: str = "127.0.0.1"  # any loopback address: 127.0.0.2, ::1
     _runner: web.AppRunner | None = None
     _port: int = 0
 
@@ -53,7 +54,7 @@ class FeedServer:
         app.router.add_route("GET", "/{path:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self._port = self._runner.addresses[0][1]
         return self
@@ -62,8 +63,13 @@ class FeedServer:
         assert self._runner is not None
         await self._runner.cleanup()
 
+    @property
+    def port(self) -> int:
+        return self._port
+
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}{path}"
 
     def requests_to(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]

@@ -141,3 +141,18 @@ def test_telegram_outcomes_are_named_only_in_the_sender(path: Path) -> None:
 def test_services_build_no_bot_api_payloads(path: Path) -> None:
     found = [s for s in _strings(path) if s in {"parse_mode", "reply_markup", "HTML"}]
     assert not found, f"{path.name} builds Bot API payloads; rendering does: {found}"
+
+
+# Modules that may open HTTP connections: the one guarded fetch for addresses from outside
+# (feeds, /post URL), and the Bot API sender, whose address is the operator's setting.
+HTTP_CLIENTS = {"bot/services/http_fetch.py", "bot/sender.py"}
+
+
+@pytest.mark.parametrize("path", _files("bot") + _files("handlers"), ids=str)
+def test_only_the_guarded_fetch_opens_connections_to_outside_addresses(path: Path) -> None:
+    name = path.relative_to(ROOT).as_posix()
+    if name in HTTP_CLIENTS or name.startswith("bot/sandbox/"):
+        return
+    source = path.read_text(encoding="utf-8")
+    opened = [c for c in ("ClientSession(", "TCPConnector(", "AsyncClient(") if c in source]
+    assert not opened, f"{name} opens HTTP connections ({opened}): use bot.services.http_fetch"

@@ -13,16 +13,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import pytest
 import trafilatura
 
+from bot.services.http_fetch import AddressGuard
 from bot.services.page_extract import ExtractedPage, PageProblem, extract_page
 from tests.feed_server import FeedServer, Resource
 
 HTML = "text/html; charset=utf-8"
 TIMEOUT = 0.5  # seconds: every page here answers at once, except the slow one
 MAX_BYTES = 50_000
+LOCAL = AddressGuard(allow_private=True)  # these pages are served on 127.0.0.1
 
 NEWS_PAGE = """<!doctype html>
 <html lang="en"><head>
@@ -80,7 +81,7 @@ async def server() -> AsyncIterator[FeedServer]:
 
 
 async def extract(server: FeedServer, path: str, **options: Any) -> ExtractedPage:
-    options = {"timeout": TIMEOUT, "max_bytes": MAX_BYTES} | options
+    options = {"timeout": TIMEOUT, "max_bytes": MAX_BYTES, "guard": LOCAL} | options
     return await extract_page(server.url(path), **options)
 
 
@@ -224,7 +225,7 @@ async def test_a_page_that_is_no_article_gets_one_clear_line(
 async def test_a_slow_page_is_given_up_at_the_deadline(server: FeedServer) -> None:
     server.routes["/slow"] = Resource(NEWS_PAGE.encode(), HTML, delay=3.0)
 
-    assert await problem(server, "/slow", timeout=0.2) == "the page took longer than 0.2 s"
+    assert await problem(server, "/slow", timeout=0.2) == "no answer within 0.2 s"
 
 
 @pytest.mark.parametrize("zipped", [False, True], ids=["declared", "decompressed"])
@@ -234,14 +235,14 @@ async def test_a_page_over_the_size_cap_is_refused(server: FeedServer, zipped: b
     big = NEWS_PAGE.replace("</article>", padding + "</article>").encode()
     server.routes["/big"] = Resource(big, HTML, gzip=zipped)
 
-    assert await problem(server, "/big") == "the page is larger than 50 kB"
+    assert (await problem(server, "/big")).startswith("larger than 50 kB")
 
 
 async def test_a_redirect_loop_is_given_up(server: FeedServer) -> None:
     server.routes["/loop-a"] = Resource(redirect="/loop-b")
     server.routes["/loop-b"] = Resource(redirect="/loop-a")
 
-    assert await problem(server, "/loop-a") == "the page redirects too many times (more than 5)"
+    assert await problem(server, "/loop-a") == "more than 5 redirects"
 
 
 @pytest.mark.parametrize("address", ["ftp://example.com/story", "example.com/story", "mailto:x@y"])
@@ -260,18 +261,11 @@ async def test_a_server_that_is_not_there() -> None:
         port = probe.getsockname()[1]
 
     with pytest.raises(PageProblem) as caught:
-        await extract_page(f"http://127.0.0.1:{port}/story", timeout=TIMEOUT, max_bytes=MAX_BYTES)
+        await extract_page(
+            f"http://127.0.0.1:{port}/story", timeout=TIMEOUT, max_bytes=MAX_BYTES, guard=LOCAL
+        )
 
     assert str(caught.value) == "I could not connect to 127.0.0.1"
-
-
-async def test_a_shared_session_is_used_and_left_open(server: FeedServer) -> None:
-    server.routes["/story"] = Resource(NEWS_PAGE.encode(), HTML)
-    async with aiohttp.ClientSession() as session:
-        page = await extract(server, "/story", session=session)
-        assert not session.closed
-
-    assert page.title == "Flood barrier holds as river peaks"
 
 
 async def test_the_bot_keeps_running_while_a_page_is_parsed(

@@ -2,9 +2,9 @@
 
 Pure functions like the rest of ``bot.rendering``. Editors' texts are English (README,
 "Translations"); counts agree with their nouns through ``bot.rendering.editors.count``.
-The list is paged with ◀ ▶ buttons that edit the same message, as /latest does, so every feed can be seen however
-many there are; failing feeds come first and are marked, each one keeping its number (its
-place in the order feeds were added, which ``/feeds remove N`` uses).
+The list is paged with ◀ ▶ buttons that edit the same message, as /latest does, so every
+feed can be seen however many there are; failing feeds come first and are marked, each one
+keeping its number (its place in the order feeds were added, which ``/feeds remove N`` uses).
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def added_text(added: feeds.Added) -> str:
     url = f"<code>{escaped_within(feed.url, 300)}</code>"
     if not added.new:
         return f"Herald already follows {url}{topic}."
-    return f"✅ Following {url}{topic}. Its new items will arrive with the next poll."
+    return (
+        f"✅ Following {url}{topic}. What it lists now is stored as its archive (in /latest "
+        "and search, not pushed); items it publishes from now on go to subscribers."
+    )
 
 
 def removed_text(feed: feeds.Feed) -> str:

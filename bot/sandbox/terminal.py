@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.app import build_application, serve
 from bot.config import Settings
-from bot.logs import setup_logging
+from bot.logs import install_loop_handler, setup_logging
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.samples import seed_samples
 from bot.sandbox.terminal_render import Button, ChatView, numbered_buttons
@@ -59,11 +59,13 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
             workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / LOG_NAME
         cleanup.enter_context(_logging_to(log_path, settings.log_level_number))
+        install_loop_handler()
         articles = await _prepare_database(database)
-        # The one user is an editor too, so /post, /feeds and /stats can be tried here.
+        # The one user is an editor too, so /post, /feeds and /stats can be tried here; local
+        # pages and feeds are what one tries in a sandbox: the fetch guard lets them in.
         editors = settings.editor_ids | {USER_ID}
         sandbox_settings = settings.model_copy(
-            update={"database": database, "editor_ids": editors}
+            update={"database": database, "editor_ids": editors, "fetch_allow_private": True}
         )
         code = await _run(sandbox_settings, f"{database} ({articles:,} articles)", log_path)
     return code

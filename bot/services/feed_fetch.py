@@ -1,17 +1,12 @@
 """Fetching and reading one feed: bytes from the web, then items as Herald articles.
 
-A feed URL is somebody else's server, so everything it sends is treated as hostile: the
-request has a deadline, the body is streamed into a size cap (gzip is decompressed as it
-streams, so a small bomb cannot grow past the cap), redirects are limited, and the parser is
-handed bytes we read ourselves, never the URL. What can go wrong is one small hierarchy, so
-the poller can count and show it without knowing aiohttp's or feedparser's exceptions:
+A feed URL is somebody else's server, so everything it sends is treated as hostile. The fetch
+is ``http_fetch``'s, shared with ``/post URL``: a deadline, a size cap after decompression,
+few redirects, the address guard, and one error hierarchy whose ``str()`` is a line for
+editors (``FetchError`` and its subclasses, re-exported here). The parser is handed bytes we
+read ourselves, never the URL; a body that is no feed is one more ``FetchError``:
 
-    FetchError            the feed gave no items this time; ``str()`` is a line for editors
-    ├── Timeout           no complete answer within the policy's timeout
-    ├── Unreachable       DNS, refused or reset connection, TLS, malformed HTTP
-    ├── TooManyRedirects  more than the policy's redirects (a loop, usually)
-    ├── HttpStatus        an HTTP error status (``status`` holds it)
-    ├── TooLarge          the body passed the policy's byte cap
+    FetchError            (``http_fetch``) the feed gave no items this time
     └── NotAFeed          the body is no RSS or Atom document (an HTML page, garbage)
 """
 
@@ -29,13 +24,15 @@ import unicodedata
 import xml.sax
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
 import feedparser
 
+from bot.services import http_fetch
+from bot.services.http_fetch import AddressGuard, Fetched, FetchError
 from bot.services.ingest import ArticleInput, InvalidArticle, normalise
 from storage.articles import NewArticle
 
@@ -57,6 +54,9 @@ class FeedPolicy:
     timeout: float = 20.0  # HERALD_FEED_TIMEOUT: seconds for one whole fetch
     max_bytes: int = 5_000_000  # HERALD_FEED_MAX_BYTES: body cap (after decompression)
     concurrency: int = 20  # HERALD_FEED_CONCURRENCY: feeds fetched at once
+    max_items: int = 200  # HERALD_FEED_MAX_ITEMS: items read from one feed in one poll
+    max_pushes: int = 20  # HERALD_FEED_MAX_PUSHES: items of one feed pushed in an hour
+    guard: AddressGuard = field(default_factory=AddressGuard)  # HERALD_FETCH_ALLOW_PRIVATE
     parse_processes: int = 1  # 0: parse in a thread (tests; slower alongside ingest)
     batch_items: int = 1000  # items stored in one transaction at most (about): group commit
     max_redirects: int = 5
@@ -69,64 +69,29 @@ class FeedPolicy:
     def from_settings(cls, settings: object) -> FeedPolicy:
         """Read ``feed_*`` fields from ``Settings`` where present, defaults otherwise."""
         default = cls()
+        allow = bool(getattr(settings, "fetch_allow_private", False))
         return cls(
             interval=int(getattr(settings, "feed_interval", default.interval)),
             timeout=float(getattr(settings, "feed_timeout", default.timeout)),
             max_bytes=int(getattr(settings, "feed_max_bytes", default.max_bytes)),
             concurrency=int(getattr(settings, "feed_concurrency", default.concurrency)),
+            max_items=int(getattr(settings, "feed_max_items", default.max_items)),
+            max_pushes=int(getattr(settings, "feed_max_pushes", default.max_pushes)),
+            guard=AddressGuard(allow_private=allow),
         )
-
-
-class FetchError(Exception):
-    """The feed gave no items this time; the message is one line for editors."""
-
-
-class Timeout(FetchError):
-    pass
-
-
-class Unreachable(FetchError):
-    pass
-
-
-class TooManyRedirects(FetchError):
-    pass
-
-
-class HttpStatus(FetchError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"HTTP {status} {reason}".strip())
-        self.status = status
-
-
-class TooLarge(FetchError):
-    pass
 
 
 class NotAFeed(FetchError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    body: bytes
-    url: str  # after redirects: relative links resolve against it
-    content_type: str
-    etag: str | None
-    last_modified: str | None
-
-
-NOT_MODIFIED = None  # what ``fetch`` returns for a 304
-
-
 def open_session(policy: FeedPolicy) -> aiohttp.ClientSession:
-    """One pooled session for all feeds; the connector also bounds connections."""
-    connector = aiohttp.TCPConnector(limit=max(policy.concurrency, 1), ttl_dns_cache=300)
-    return aiohttp.ClientSession(
-        connector=connector,
+    """One pooled, guarded session for all feeds; the connector also bounds connections."""
+    return http_fetch.open_session(
+        policy.guard,
+        timeout=policy.timeout,
+        connections=policy.concurrency,
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
-        timeout=aiohttp.ClientTimeout(total=policy.timeout, connect=min(policy.timeout, 10)),
-        trust_env=False,
     )
 
 
@@ -144,41 +109,10 @@ async def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    try:
-        async with session.get(
-            url, headers=headers, max_redirects=policy.max_redirects
-        ) as response:
-            if response.status == 304:
-                return NOT_MODIFIED
-            if response.status >= 300:
-                raise HttpStatus(response.status, response.reason or "")
-            body = await _read_capped(response, policy.max_bytes)
-            return Fetched(
-                body=body,
-                url=str(response.url),
-                content_type=response.headers.get("Content-Type", ""),
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-            )
-    except aiohttp.TooManyRedirects:
-        raise TooManyRedirects(f"more than {policy.max_redirects} redirects") from None
-    except TimeoutError:
-        raise Timeout(f"no answer within {policy.timeout:g} s") from None
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        raise Unreachable(f"{type(exc).__name__}: {exc}"[:200]) from None
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, streamed, refusing more than ``limit`` bytes (declared or actually sent)."""
-    declared = response.content_length
-    if declared is not None and declared > limit:
-        raise TooLarge(f"{declared:,} bytes declared, the limit is {limit:,}")
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(65_536):
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"more than {limit:,} bytes")
-    return bytes(body)
+    request = http_fetch.Request(
+        url, policy.timeout, policy.max_bytes, policy.max_redirects, headers=headers
+    )
+    return await http_fetch.get(session, request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +129,7 @@ class FeedEntry:
 class ParsedFeed:
     title: str
     entries: list[FeedEntry]
+    total: int = 0  # items the document carried; more than ``entries`` when it was cut
 
 
 class Parsers:
@@ -212,10 +147,17 @@ class Parsers:
         self._pool: ProcessPoolExecutor | None = None
 
     async def read(
-        self, body: bytes, url: str, content_type: str, topic: str | None, now: int, source: str
+        self,
+        body: bytes,
+        url: str,
+        content_type: str,
+        topic: str | None,
+        now: int,
+        source: str,
+        limit: int | None = None,
     ) -> ParsedFeed:
         """``read_feed`` in a worker process (or a thread)."""
-        args = (body, url, content_type, topic, now, source)
+        args = (body, url, content_type, topic, now, source, limit)
         if self._processes <= 0:
             return await asyncio.to_thread(read_feed, *args)
         if self._pool is None:
@@ -236,11 +178,18 @@ class Parsers:
 
 
 def read_feed(
-    body: bytes, url: str, content_type: str, topic: str | None, now: int, source: str
+    body: bytes,
+    url: str,
+    content_type: str,
+    topic: str | None,
+    now: int,
+    source: str,
+    limit: int | None = None,
 ) -> ParsedFeed:
-    """``parse_feed``, then each item normalised for ``ingest`` (named ``source`` when the
-    feed has no title): the poller's CPU work, done where it does not hold up the writer."""
-    parsed = parse_feed(body, url, content_type, topic, now)
+    """``parse_feed`` of the first ``limit`` items, then each normalised for ``ingest`` (named
+    ``source`` when the feed has no title): the poller's CPU work, done where it does not
+    hold up the writer."""
+    parsed = parse_feed(body, url, content_type, topic, now, limit)
     source = parsed.title or source
     entries = []
     for entry in parsed.entries:
@@ -254,14 +203,24 @@ def read_feed(
 
 
 def parse_feed(
-    body: bytes, url: str, content_type: str = "", topic: str | None = None, now: int = 0
+    body: bytes,
+    url: str,
+    content_type: str = "",
+    topic: str | None = None,
+    now: int = 0,
+    limit: int | None = None,
 ) -> ParsedFeed:
     """Read RSS 0.9x/1.0/2.0 or Atom ``body``; raise ``NotAFeed`` when it is neither.
 
     feedparser's own HTML sanitising and URI resolving are off: Herald keeps only plain text,
     and they double the parse time. An ill-formed feed still yields the items feedparser
-    could recover (it is lenient on purpose: real feeds are often broken).
+    could recover (it is lenient on purpose: real feeds are often broken). With ``limit``,
+    only the first ``limit`` items are parsed (``cut_items``): a hostile document of 100,000
+    items costs the time and memory of ``limit``.
     """
+    total = None
+    if limit is not None:
+        body, total = cut_items(body, limit)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -279,7 +238,34 @@ def parse_feed(
     title = _text_of(parsed.feed.get("title_detail"), parsed.feed.get("title", ""))
     now = now or int(time.time())
     entries = [e for e in (_entry(raw, title, topic, now) for raw in parsed.entries) if e]
-    return ParsedFeed(title=" ".join(title.split()), entries=entries)
+    count = len(parsed.entries) if total is None else max(total, len(parsed.entries))
+    return ParsedFeed(title=" ".join(title.split()), entries=entries, total=count)
+
+
+_ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+_ITEM_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+
+
+def cut_items(body: bytes, limit: int) -> tuple[bytes, int]:
+    """``body`` with only its first ``limit`` items, and how many items it had.
+
+    The cut is made on the bytes, before any parsing: the document up to the start of item
+    ``limit + 1``, then whatever follows the last item's end tag (``</channel></rss>``,
+    ``</feed>``), so the result is as well formed as the original. A document within the
+    limit is returned as it is.
+    """
+    starts = _ITEM_START.finditer(body)
+    cut_at, total = None, 0
+    for match in starts:
+        total += 1
+        if total == limit + 1:
+            cut_at = match.start()
+    if cut_at is None:
+        return body, total
+    tail_at = cut_at
+    for match in _ITEM_END.finditer(body, cut_at):
+        tail_at = match.end()
+    return body[:cut_at] + body[tail_at:], total
 
 
 def _entry(raw: Any, source: str, topic: str | None, now: int) -> FeedEntry | None:

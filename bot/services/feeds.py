@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.services import feed_caps
 from bot.services.feed_fetch import (
     FeedEntry,
     FeedPolicy,
@@ -40,6 +41,7 @@ from bot.services.feed_fetch import (
     fetch,
     open_session,
 )
+from bot.services.http_fetch import AddressGuard
 from bot.services.ingest import ingest, topic_name
 from storage import feeds as store
 from storage.articles import NewArticle, ensure_topics
@@ -64,6 +66,8 @@ class PollReport:
     merged: int = 0  # new items that were a stored story: one more source, no new article
     seen: int = 0  # items this feed had carried before (or repeated within the document)
     rejected: int = 0  # items that cannot be an article
+    held: int = 0  # new items stored but not pushed: over a feed's hourly push cap
+    cut: int = 0  # items not read: past a document's first ``max_items``
     batches: int = 0  # transactions the writer committed
     seconds: float = 0.0
     write_seconds: float = 0.0  # the writer's transactions, commits included
@@ -89,6 +93,8 @@ class _Fetched:
 
 # One row to record: the entry, and the article it is (stored already, or index into news).
 _Row = tuple[FeedEntry, int | None, int | None]
+# One feed's part of a batch: its fetch, its new entries, and what of them may be pushed.
+_Fresh = tuple[_Fetched, list[FeedEntry], feed_caps.Allowance]
 
 
 class FeedPoller:
@@ -204,7 +210,7 @@ class FeedPoller:
                 return _Fetched(feed, outcome)
             source = feed.title or urlsplit(got.url).hostname or got.url
             parsed = await self._parsers.read(
-                got.body, got.url, got.content_type, feed.topic, now, source
+                got.body, got.url, got.content_type, feed.topic, now, source, policy.max_items
             )
         except FetchError as exc:
             await self._failed(feed, now, str(exc), report)
@@ -255,9 +261,17 @@ class FeedPoller:
         """Items and feed states of ``batch`` in one transaction; counts only what committed."""
         delta = PollReport(batches=1)
         started = time.perf_counter()
+        notices: list[str] = []
         async with self.db.transaction():
-            fresh = [(b.feed.id, await self._fresh(b, delta)) for b in batch if b.parsed]
-            await self._ingest(fresh, now, delta)
+            fresh: list[_Fresh] = []
+            for b in batch:
+                if b.parsed:
+                    entries = await self._fresh(b, delta)
+                    allowed = feed_caps.allowance(b.feed, entries, self.policy, now)
+                    fresh.append((b, entries, allowed))
+            pushed = await self._ingest(fresh, now, delta)
+            for b, _, allowed in fresh:
+                await self._count_pushes(b, allowed, pushed.get(b.feed.id, 0), now, notices, delta)
             for b in batch:
                 await store.record_success(self.db, b.feed.id, b.outcome)
         delta.write_seconds = time.perf_counter() - started
@@ -265,8 +279,40 @@ class FeedPoller:
         for b in batch:
             if b.feed.notified:
                 await self._tell(f"✅ The feed {_name(b.feed)} works again.")
+        for notice in notices:
+            await self._tell(notice)
         if delta.added:
             self._on_new()
+
+    async def _count_pushes(
+        self,
+        fetched: _Fetched,
+        allowed: feed_caps.Allowance,
+        pushed: int,
+        now: int,
+        notices: list[str],
+        report: PollReport,
+    ) -> None:
+        """Keep the feed's hourly push count; a poll over a cap is noted (and told once)."""
+        feed, parsed = fetched.feed, fetched.parsed
+        assert parsed is not None
+        if pushed or allowed.hour_at != feed.push_hour_at:
+            await store.record_pushes(self.db, feed.id, allowed.hour_at, allowed.used + pushed)
+        report.held += allowed.held
+        report.cut += max(parsed.total - len(parsed.entries), 0)
+        if not allowed.held and parsed.total <= self.policy.max_items:
+            return
+        if feed_caps.should_tell(feed, now):
+            url = html.escape(feed.url)
+            text = feed_caps.capped_text(_name(feed), url, parsed.total, allowed.held, self.policy)
+            notices.append(text)
+            log.warning(
+                "feed %s is over its caps: %d items listed, %d held",
+                feed.url,
+                parsed.total,
+                allowed.held,
+            )
+        await store.record_capped(self.db, feed.id, now)
 
     async def _fresh(self, fetched: _Fetched, report: PollReport) -> list[FeedEntry]:
         """Entries this feed has not carried before, once each."""
@@ -277,33 +323,36 @@ class FeedPoller:
         report.seen += len(fetched.parsed.entries) - len(fresh)
         return fresh
 
-    async def _ingest(
-        self, fresh: list[tuple[int, list[FeedEntry]]], now: int, report: PollReport
-    ) -> None:
-        """Link entries to stored or batch-mates' stories, ingest the rest, record all."""
-        known = await self._known_stories([e for _, entries in fresh for e in entries], now)
-        news, plans = _plan(fresh, known)
+    async def _ingest(self, fresh: list[_Fresh], now: int, report: PollReport) -> dict[int, int]:
+        """Link entries to stored or batch-mates' stories, ingest the rest, record all.
+
+        Returns how many new stories each feed had pushed (by feed id).
+        """
+        known = await self._known_stories([e for _, entries, _ in fresh for e in entries], now)
+        news, pushes, plans = _plan(fresh, known)
         added_before = report.added
-        ids = await self._ingest_news(news, now, report)
+        ids = await self._ingest_news(news, pushes, now, report)
         linked = 0  # entries that are an article, new or stored
+        pushed: dict[int, int] = {}
         for feed_id, rows in plans:
             items = [_item(e, s if s is not None else (ids[i] if i is not None else None))
                      for e, s, i in rows]  # fmt: skip
             linked += sum(1 for item in items if item.article_id is not None)
             report.rejected += sum(1 for item in items if item.article_id is None)
+            pushed[feed_id] = sum(1 for _, s, i in rows if i is not None and pushes[i])
             await store.record_items(self.db, feed_id, items, now)
         report.merged += linked - (report.added - added_before)
+        return pushed
 
     async def _ingest_news(
-        self, news: list[NewArticle], now: int, report: PollReport
+        self, news: list[NewArticle], pushes: list[bool], now: int, report: PollReport
     ) -> list[int | None]:
-        """``ingest`` the new stories; items older than ``push_window`` are not pushed."""
+        """``ingest`` the new stories, pushing those ``feed_caps`` allowed."""
         if not news:
             return []
         started = time.perf_counter()
-        recent = now - self.policy.push_window
         for push in (False, True):
-            batch = [a for a in news if (a.published_at >= recent) == push]
+            batch = [a for a, p in zip(news, pushes, strict=True) if p == push]
             if batch:
                 report.added += len((await ingest(self.db, batch, now, push=push)).added)
         ids = await store.resolve_articles(self.db, news)
@@ -354,29 +403,32 @@ class FeedPoller:
 
 
 def _plan(
-    fresh: list[tuple[int, list[FeedEntry]]], known: dict[str, int]
-) -> tuple[list[NewArticle], list[tuple[int, list[_Row]]]]:
-    """Which entries are stored stories, which are new (once per batch), which are neither.
+    fresh: list[_Fresh], known: dict[str, int]
+) -> tuple[list[NewArticle], list[bool], list[tuple[int, list[_Row]]]]:
+    """Which entries are stored stories, which are new (once per batch), which are neither,
+    and which new stories are pushed (the allowance of the entry that brought it).
 
     An entry whose link or title key matches a stored article is that article; one that
     matches an earlier entry of the batch (another feed's) shares its new article.
     """
     news: list[NewArticle] = []
+    pushes: list[bool] = []
     claimed: dict[str, int] = {}  # link or title key -> index in news
     plans: list[tuple[int, list[_Row]]] = []
-    for feed_id, entries in fresh:
+    for fetched, entries, allowed in fresh:
         rows: list[_Row] = []
-        for entry in entries:
+        for entry, push in zip(entries, allowed.push, strict=True):
             keys = [k for k in (entry.article.url, entry.title_key) if k]
             stored = next((known[k] for k in keys if k in known), None)
             index = next((claimed[k] for k in keys if k in claimed), None)
             if stored is None and index is None and entry.new is not None:
                 news.append(entry.new)
+                pushes.append(push)
                 index = len(news) - 1
                 claimed.update(dict.fromkeys(keys, index))
             rows.append((entry, stored, None if stored is not None else index))
-        plans.append((feed_id, rows))
-    return news, plans
+        plans.append((fetched.feed.id, rows))
+    return news, pushes, plans
 
 
 def _unique(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
@@ -399,7 +451,7 @@ def _item(entry: FeedEntry, article_id: int | None) -> FeedItem:
 
 
 def _name(feed: Feed) -> str:
-    return f"<b>{html.escape(feed.title or feed.url)}</b>"
+    return f"<b>{html.escape((feed.title or feed.url)[:200])}</b>"
 
 
 async def _unless_stopped(stop: asyncio.Event, work: Awaitable[PollReport]) -> PollReport | None:
@@ -440,22 +492,42 @@ class Added:
     new: bool  # False: the feed was followed already (nothing changed)
 
 
-def check_url(text: str) -> str:
-    """A feed URL as typed, or ``FeedProblem``: http(s), a host, no spaces, not absurdly long."""
+def check_url(text: str, guard: AddressGuard | None = None) -> str:
+    """A feed URL as typed, or ``FeedProblem``: http(s), a host, no spaces, not absurdly long,
+    and (given the ``guard``) not an address that is internal on its face."""
     url = text.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a malformed [IPv6] or port
+        raise FeedProblem("that does not look like a feed address") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise FeedProblem("a feed address starts with http:// or https:// and names a host")
     if len(url) > 2_000 or any(ch.isspace() for ch in url):
         raise FeedProblem("that does not look like a feed address")
+    if guard is not None and not guard.may_fetch(url):
+        raise FeedProblem(
+            f"{host} is an internal address, which Herald does not fetch "
+            "(HERALD_FETCH_ALLOW_PRIVATE allows those)"
+        )
     return url
 
 
 async def add_feed(
-    db: Database, url: str, topic: str | None, editor_id: int | None, title: str = ""
+    db: Database,
+    url: str,
+    topic: str | None,
+    editor_id: int | None,
+    title: str = "",
+    *,
+    guard: AddressGuard | None = None,
 ) -> Added:
-    """Follow a feed; its topic is created now so readers can /subscribe before items come."""
-    url = check_url(url)
+    """Follow a feed; its topic is created now so readers can /subscribe before items come.
+
+    Editors' requests pass the fetch ``guard``: an address that is internal on its face is
+    refused here; any other is checked again at every fetch.
+    """
+    url = check_url(url, guard)
     name = topic_name(topic) if topic else ""
     if name:
         await ensure_topics(db, [name])

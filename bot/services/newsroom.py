@@ -152,9 +152,11 @@ def parse_article_id(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-async def page_input(url: str, seconds: float, max_bytes: int) -> ArticleInput:
+async def page_input(
+    url: str, seconds: float, max_bytes: int, guard: page_extract.AddressGuard
+) -> ArticleInput:
     """/post URL: the article a web page makes (``PageProblem`` says why it cannot)."""
-    page = await page_extract.extract_page(url, timeout=seconds, max_bytes=max_bytes)
+    page = await page_extract.extract_page(url, timeout=seconds, max_bytes=max_bytes, guard=guard)
     return ArticleInput(
         title=page.title,
         summary=page.lead,

@@ -19,6 +19,7 @@ from typing import Protocol
 from xml.etree import ElementTree
 
 from bot.services.feeds import FeedProblem, add_feed
+from bot.services.http_fetch import AddressGuard
 from storage import feeds as store
 from storage.db import Database
 
@@ -108,14 +109,23 @@ async def export_opml(db: Database) -> bytes:
 
 
 async def import_opml(
-    db: Database, data: bytes, editor_id: int | None, topic: str | None = None
+    db: Database,
+    data: bytes,
+    editor_id: int | None,
+    topic: str | None = None,
+    guard: AddressGuard | None = None,
 ) -> Imported:
-    """Follow every feed of an OPML file (``OpmlError`` if it is none); repeats change nothing."""
+    """Follow every feed of an OPML file (``OpmlError`` if it is none); repeats change nothing.
+
+    An outline the ``guard`` refuses on its face (an internal IP address, ``localhost``) is
+    skipped and listed like any unusable address; a name that resolves to an internal address
+    is followed and fails at fetch with "I could not connect" (the guard checks every fetch).
+    """
     added = existing = 0
     invalid: list[str] = []
     for url, title in from_opml(data):
         try:
-            result = await add_feed(db, url, topic, editor_id, title=title)
+            result = await add_feed(db, url, topic, editor_id, title=title, guard=guard)
         except FeedProblem:
             invalid.append(url)
             continue

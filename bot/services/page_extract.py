@@ -1,23 +1,21 @@
 """Reading one news page for ``/post URL``: headline, lead, picture, byline, date and text.
 
-An editor's link is still somebody else's server, so the fetch is as guarded as a feed's
-(``feed_fetch``): one deadline for the whole answer, the body streamed into a size cap after
-decompression, few redirects, http(s) only. The HTML is decoded the way a browser would
+An editor's link is still somebody else's server, so the fetch is ``http_fetch``'s, the one
+feeds use: one deadline for the whole answer, the body streamed into a size cap after
+decompression, few redirects, http(s) only, and the address guard (no internal addresses
+unless ``HERALD_FETCH_ALLOW_PRIVATE``). The HTML is decoded the way a browser would
 (BOM, the Content-Type charset, ``<meta charset>``, then a guess), because trafilatura, left
 alone, guesses and ignores what the page declares, and legacy Cyrillic or Western pages then
 come out as mojibake. Extraction itself is trafilatura's (OpenGraph, JSON-LD, ``<meta>``,
 htmldate for the date, its main-text extractor for the body): a maintained library that
 already knows the thousand ways publishers mark these things up.
 
-Whatever goes wrong is a ``PageProblem`` whose ``str()`` is one line an editor can act on;
-no aiohttp, lxml or trafilatura exception leaves this module:
+Whatever goes wrong is a ``PageProblem`` (``http_fetch.FetchError``) whose ``str()`` is one
+line an editor can act on; no aiohttp, lxml or trafilatura exception leaves this module.
+Besides the fetch's own errors (timeout, unreachable or internal address, HTTP status, too
+large, not HTML: ``NotAPage``):
 
     PageProblem          the page could not become an article; ``str()`` says why
-    ├── PageTimeout      no complete answer within the deadline
-    ├── PageUnreachable  bad address, DNS, refused or broken connection, TLS, bad redirects
-    ├── PageStatus       an HTTP error status (``status`` holds it)
-    ├── PageTooLarge     the body passed the byte cap
-    ├── NotAPage         the answer is no HTML page (an image, a PDF, JSON)
     └── NoHeadline       HTML, but nothing that reads as an article's headline
 """
 
@@ -27,16 +25,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
 import trafilatura
 from charset_normalizer import from_bytes
 from trafilatura.settings import Document
 from w3lib.encoding import html_to_unicode
 
-from bot.services.feed_fetch import SUMMARY_LIMIT, TooLarge, _read_capped, shorten_text
+from bot.services import http_fetch
+from bot.services.feed_fetch import SUMMARY_LIMIT, shorten_text
+from bot.services.http_fetch import AddressGuard, host_of, is_web_address
 
 log = logging.getLogger(__name__)
 
@@ -55,31 +53,8 @@ _DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
 }
 
-
-class PageProblem(Exception):
-    """The page gave no article; ``str()`` is one short line for the editor who sent it."""
-
-
-class PageTimeout(PageProblem):
-    pass
-
-
-class PageUnreachable(PageProblem):
-    pass
-
-
-class PageStatus(PageProblem):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"the server answered {status} {reason}".strip())
-        self.status = status
-
-
-class PageTooLarge(PageProblem):
-    pass
-
-
-class NotAPage(PageProblem):
-    pass
+PageProblem = http_fetch.FetchError
+NotAPage = http_fetch.WrongType
 
 
 class NoHeadline(PageProblem):
@@ -112,15 +87,15 @@ async def extract_page(
     *,
     timeout: float,  # noqa: ASYNC109 -- the fetch's deadline only; parsing is not under it
     max_bytes: int,
-    session: aiohttp.ClientSession | None = None,
+    guard: AddressGuard | None = None,
 ) -> ExtractedPage:
     """Fetch ``url`` and read it as a news article; raise ``PageProblem`` if it is none.
 
     ``timeout`` bounds the fetch (connect, redirects and the whole body), not the parsing,
-    which runs in a worker thread so the bot keeps answering meanwhile. ``session`` lets a
-    caller share its connection pool; without one, a session is made for this page alone.
+    which runs in a worker thread so the bot keeps answering meanwhile. ``guard`` decides
+    which addresses may be fetched (the default refuses internal ones).
     """
-    page = await fetch_page(url, timeout=timeout, max_bytes=max_bytes, session=session)
+    page = await fetch_page(url, timeout=timeout, max_bytes=max_bytes, guard=guard)
     return await asyncio.to_thread(read_page, page.body, page.url, page.content_type)
 
 
@@ -129,66 +104,21 @@ async def fetch_page(
     *,
     timeout: float,  # noqa: ASYNC109 -- a setting (HERALD_PAGE_TIMEOUT) put in the message
     max_bytes: int,
-    session: aiohttp.ClientSession | None = None,
-) -> FetchedPage:
-    """GET an HTML page under the deadline, the cap and the redirect limit."""
-    url = url.strip()
-    if not _is_web_address(url):
-        raise PageUnreachable("that is not a web address (it must start with http:// or https://)")
-    own_session = session is None
-    if session is None:
-        session = aiohttp.ClientSession(trust_env=False)
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
-    try:
-        # Both clocks: asyncio's covers everything here whatever the shared session's own
-        # timeouts are; aiohttp's per-request one replaces a shared session's longer default.
-        async with asyncio.timeout(timeout):
-            async with session.get(
-                url,
-                headers=headers,
-                max_redirects=MAX_REDIRECTS,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-            ) as response:
-                if response.status >= 300:  # 3xx here: one aiohttp does not follow (304, 300)
-                    raise PageStatus(response.status, _reason(response))
-                _check_type(response)
-                try:
-                    body = await _read_capped(response, max_bytes)
-                except TooLarge:
-                    raise PageTooLarge(f"the page is larger than {_size(max_bytes)}") from None
-                return FetchedPage(
-                    body=body,
-                    url=str(response.url),
-                    content_type=response.headers.get("Content-Type", ""),
-                )
-    except PageProblem:
-        raise
-    except TimeoutError:  # before ClientError: aiohttp's timeouts are both
-        raise PageTimeout(f"the page took longer than {timeout:g} s") from None
-    except aiohttp.TooManyRedirects:
-        raise PageUnreachable(
-            f"the page redirects too many times (more than {MAX_REDIRECTS})"
-        ) from None
-    except aiohttp.ClientConnectorCertificateError:
-        raise PageUnreachable(f"the certificate of {_host(url)} is not valid") from None
-    except aiohttp.ClientConnectorError:
-        raise PageUnreachable(f"I could not connect to {_host(url)}") from None
-    except aiohttp.InvalidURL:  # also a redirect to a non-web address (aiohttp ≥ 3.10)
-        raise PageUnreachable("the page sent me to an address I cannot open") from None
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        log.info("page fetch failed for %s: %r", url, exc)
-        raise PageUnreachable(f"{_host(url)} broke off its answer") from None
-    finally:
-        if own_session:
-            await session.close()
-
-
-def _check_type(response: aiohttp.ClientResponse) -> None:
-    """Refuse what is not HTML before reading it: no need to download a 50 MB video."""
-    if "Content-Type" not in response.headers:
-        return  # no type at all: let the parser judge what it is
-    if response.content_type not in HTML_TYPES:
-        raise NotAPage(f"that address is not a web page ({response.content_type})")
+    guard: AddressGuard | None = None,
+) -> http_fetch.Fetched:
+    """GET an HTML page under the deadline, the cap, the redirect limit and the guard."""
+    request = http_fetch.Request(
+        url,
+        timeout,
+        max_bytes,
+        MAX_REDIRECTS,
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        types=HTML_TYPES,
+    )
+    async with http_fetch.open_session(guard or AddressGuard(), timeout=timeout) as session:
+        page = await http_fetch.get(session, request)
+    assert page is not None, "no validators were sent, so a 304 is an HttpStatus"
+    return page
 
 
 def read_page(body: bytes, url: str, content_type: str = "") -> ExtractedPage:
@@ -261,14 +191,6 @@ def _line(value: str | None) -> str:
     return " ".join((value or "").split())
 
 
-def _is_web_address(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in {"http", "https"} and bool(parts.hostname)
-
-
 def _web_url(value: str | None, base: str) -> str | None:
     """``value`` resolved against ``base``, kept only if it is an http(s) address."""
     value = (value or "").strip()
@@ -278,15 +200,7 @@ def _web_url(value: str | None, base: str) -> str | None:
         absolute = urljoin(base, value)
     except ValueError:
         return None
-    return absolute if _is_web_address(absolute) else None
-
-
-def _host(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        host = ""
-    return host.removeprefix("www.") or "the site"
+    return absolute if is_web_address(absolute) else None
 
 
 def _source(sitename: str | None, *urls: str) -> str:
@@ -296,7 +210,7 @@ def _source(sitename: str | None, *urls: str) -> str:
     netlocs = {urlsplit(u).netloc.lower().removeprefix("www.") for u in urls}
     if name and name.lower() not in netlocs:
         return name
-    return _host(urls[0])
+    return host_of(urls[0])
 
 
 def _authors(value: str | None) -> tuple[str, ...]:
@@ -319,20 +233,3 @@ def _timestamp(value: str | None) -> int | None:
         moment = moment.replace(tzinfo=UTC)
     now = datetime.now(UTC)
     return int(min(moment, now).timestamp())
-
-
-def _reason(response: aiohttp.ClientResponse) -> str:
-    if response.reason:
-        return response.reason
-    try:
-        return HTTPStatus(response.status).phrase
-    except ValueError:
-        return ""
-
-
-def _size(limit: int) -> str:
-    """A byte cap as an editor reads it: 3000000 → "3 MB", 50000 → "50 kB"."""
-    for unit, scale in (("MB", 1_000_000), ("kB", 1_000)):
-        if limit >= scale:
-            return f"{limit / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{limit} bytes"
