@@ -243,6 +243,9 @@ def _snippet_html(snippet: str, limit: int) -> str:
     return "".join(out)
 
 
+snippet_html = _snippet_html  # the Mini App shows the same bold snippets as /search
+
+
 def search_results(page: SearchPage, page_size: int) -> Rendered:
     query = escaped_within(page.query, 100)
     if not page.hits:

@@ -34,7 +34,7 @@ def settings_for(database: Path, api: FakeBotAPI, **overrides: object) -> Settin
         api_base_url=api.base_url,
         api_file_url=api.base_file_url,
         database=database,
-        **overrides,
+        **{"http_port": 0, **overrides},  # any free port: tests run side by side
     )
 
 
@@ -156,6 +156,7 @@ async def start_bot_process(
         "HERALD_BOT_TOKEN": api.token,
         "HERALD_API_BASE_URL": api.base_url,
         "HERALD_DATABASE": str(database),
+        "HERALD_HTTP_PORT": "0",
         **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
     }
     return await asyncio.create_subprocess_exec(

@@ -30,7 +30,9 @@ WINDOWS = (20_000, 200_000, 0)
 ENOUGH = 50  # matches in a window that make it worth ranking just that window
 SEARCH_TTL = 7 * 24 * 3600
 
-_TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\W_]+)(\*?)')
+# A minus only excludes at the start of a word ("-coal"); inside one ("long-term") the parts
+# are a phrase, as the tokenizer stored them.
+_TOKEN = re.compile(r'"([^"]*)"?|((?<![^\s(])-)?([^\W_]+(?:-[^\W_]+)*)(\*?)')
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -49,13 +51,15 @@ def build_fts_query(text: str) -> str | None:
                 groups[-1].append('"' + " ".join(words) + '"')
                 terms += 1
             continue
+        minus = minus or ""
         if word == "OR" and not minus:
             if groups[-1]:
                 groups.append([])
             continue
         if word in ("AND", "NOT", "NEAR") and not minus:
             continue
-        term = f'"{word[:MAX_WORD]}"' + ("*" if star else "")
+        parts = [part[:MAX_WORD] for part in word.split("-")][:MAX_TERMS]
+        term = '"' + " ".join(parts) + '"' + ("*" if star else "")
         if minus:
             excluded.append(term)
         else:
@@ -112,6 +116,19 @@ async def choose_window(db: Database, fts: str) -> int:
         if await search_store.has_matches(db, fts, min_rowid=min_rowid, at_least=ENOUGH):
             return min_rowid
     return 0
+
+
+async def find(
+    db: Database, text: str, page: int, page_size: int, now: int | None = None
+) -> SearchPage | None:
+    """A page of results for ``text`` without saving the search: the Mini App searches as the
+    reader types, and keeps the query itself. Same window, syntax and ranking as /search."""
+    fts = build_fts_query(text)
+    if fts is None:
+        return None
+    now = int(time.time()) if now is None else now
+    saved = search_store.SavedSearch(0, 0, text, await choose_window(db, fts), now)
+    return await _page(db, saved, fts, max(page, 0), page_size)
 
 
 async def search_page(
