@@ -340,7 +340,7 @@
     adds.replaceChildren(...data.topics.filter((topic) => !followed.has(topic.id)).map((topic) => {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = "➕ #" + topic.name;
+      button.textContent = "+ #" + topic.name;
       button.addEventListener("click", () => changeSubscriptions("subscribe", topic.name));
       return button;
     }));
