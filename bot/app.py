@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
@@ -18,6 +19,7 @@ from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.web import strings as web_strings
+from bot.web.context import direct_link
 from bot.web.server import WebServer
 from handlers import (
     editors,
@@ -123,6 +125,9 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
         await sender.start()
         web = app.bot_data[WEB_KEY] = WebServer(services, app.bot.token, app.bot.username)
         services.worker = DeliveryWorker(services.db, sender, settings, *app.bot_data[PACERS_KEY])
+        services.worker.app_link = partial(
+            direct_link, app.bot.username, settings.webapp_short_name
+        )
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         polling = asyncio.create_task(feeds.run_poller(app, services, stop), name="feeds")
         try:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from babel.dates import format_date, format_datetime
 from babel.lists import format_list
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, WebAppInfo
 
 from bot import i18n
 from bot.i18n import N_, _
@@ -421,8 +421,23 @@ def _lead(summary: str, body: str, limit: int = 200) -> str:
     return shorten(text, limit)
 
 
-def push(view: ArticleView) -> Rendered:
-    """The pushed headline: title, one-line summary, link; Read and related buttons.
+OPEN_HERALD = N_("📰 Open Herald")
+OPEN_IN_APP = N_("Open in Herald")
+
+
+def with_app_button(rendered: Rendered, webapp_url: str | None) -> Rendered:
+    """``rendered`` with an "Open Herald" Mini App button under it (private chats only:
+    Telegram refuses ``web_app`` buttons elsewhere); unchanged without a Mini App address."""
+    if not webapp_url:
+        return rendered
+    rows = list(rendered.keyboard.inline_keyboard) if rendered.keyboard else []
+    rows.append([InlineKeyboardButton(_(OPEN_HERALD), web_app=WebAppInfo(webapp_url))])
+    return Rendered(rendered.text, InlineKeyboardMarkup(rows))
+
+
+def push(view: ArticleView, app_link: str | None = None) -> Rendered:
+    """The pushed headline: title, one-line summary, link; Read and related buttons, and
+    ``app_link`` (the Mini App's direct link to this article) when Herald has one.
 
     An article with a photo posted from Telegram goes out as that photo with this text as its
     caption, so the text always fits a caption (1024 units) too.
@@ -453,6 +468,8 @@ def push(view: ArticleView) -> Rendered:
         ]
         for r in view.related[:3]
     ]
+    if app_link:  # the Mini App's direct link: a URL button works in groups and channels too
+        rows.append([InlineKeyboardButton("📰 " + _(OPEN_IN_APP), url=app_link)])
     return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -29,10 +29,20 @@ def command_argument(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
+def with_app(
+    update: Update, context: HeraldContext, rendered: rendering.Rendered
+) -> rendering.Rendered:
+    """In a private chat, the "Open Herald" Mini App button under the reply (when configured)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != Chat.PRIVATE:
+        return rendered
+    return rendering.with_app_button(rendered, context.services.settings.webapp_url)
+
+
 async def start(update: Update, context: HeraldContext) -> None:
     """Greet the reader with what Herald does."""
     text = rendering.help_text(context.bot.username)
-    await reply(update.effective_message, rendering.Rendered(text))
+    await reply(update.effective_message, with_app(update, context, rendering.Rendered(text)))
 
 
 async def latest(update: Update, context: HeraldContext) -> None:
@@ -48,7 +58,7 @@ async def latest(update: Update, context: HeraldContext) -> None:
             await reply(update.effective_message, rendering.Rendered(text))
             return
     page = await reading.latest_page(db, topic_id, 0, size)
-    await reply(update.effective_message, rendering.latest(page, size))
+    await reply(update.effective_message, with_app(update, context, rendering.latest(page, size)))
 
 
 async def search_command(update: Update, context: HeraldContext) -> None:
@@ -101,7 +111,7 @@ async def _render_action(
     origin = action.origin
     if origin.kind == rendering.LATEST:
         page = await reading.latest_page(db, origin.key, origin.page, size)
-        return None if page is None else rendering.latest(page, size)
+        return None if page is None else with_app(update, context, rendering.latest(page, size))
     chat_id = update.effective_chat.id if update.effective_chat else 0
     try:
         found = await search.search_page(db, chat_id, origin.key or 0, origin.page, size)

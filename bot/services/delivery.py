@@ -92,6 +92,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._urgent = False
         self._pruned = 0.0
+        # Article id → the Mini App's direct link to it (set at start-up when Herald has one).
+        self.app_link: Callable[[int], str | None] = lambda article_id: None
         self.sent = 0  # counters for logs and benchmarks
         self.retried_after_429 = 0
 
@@ -414,7 +416,9 @@ class DeliveryWorker:
         for _attempt in range(3):
             version = self._versions.get(article_id, 0)
             with i18n.use(language):
-                prepared = await prepare(self._db, article_id, int(self.clock()))
+                prepared = await prepare(
+                    self._db, article_id, int(self.clock()), self.app_link(article_id)
+                )
             if self._versions.get(article_id, 0) == version:
                 break  # no correction landed while it was read: safe to keep
         else:
@@ -487,13 +491,15 @@ class Prepared:
     retracted: bool
 
 
-async def prepare(db: Database, article_id: int, now: int) -> Prepared | None:
+async def prepare(
+    db: Database, article_id: int, now: int, app_link: str | None = None
+) -> Prepared | None:
     """Render the push of ``article_id`` as the calls that send, correct or retract it."""
     article = await articles.get_article(db, article_id)
     if article is None:
         return None
     view = ArticleView(article, await articles.headlines(db, await related_ids(db, article_id)))
-    message = rendering.push(view)
+    message = rendering.push(view, app_link)
     keyboard = message.keyboard.to_dict() if message.keyboard else None
     notice = rendering.retraction_notice(article, article.updated_at or now)
     if article.image_file_id:

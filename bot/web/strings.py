@@ -10,9 +10,7 @@ from bot import i18n
 from bot.i18n import N_, _
 from bot.rendering_settings import MODE_NAMES
 
-OPEN_HERALD = N_("📰 Open Herald")
 MENU_BUTTON = N_("Herald")
-OPEN_IN_APP = N_("📰 Open in Herald")
 NEEDS_TELEGRAM = N_("Open Herald from Telegram to manage your subscriptions and settings here.")
 
 UI: dict[str, str] = {
