@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -263,4 +264,18 @@ async def test_screenshots_of_every_view(
     await page.page.click("#tab-mine")
     await shown(page, "#subs-list li")
     await page.page.screenshot(path=SCREENSHOTS / f"mine-{scheme}.png", full_page=True)
+    assert page.errors == []
+
+
+async def test_init_data_in_the_address_without_telegrams_script(
+    herald: Herald, db: Database, browser: Any
+) -> None:
+    """As the sandbox's link opens it: the signed initData in the hash, no Telegram script."""
+    await store(db, article("Budget passes", topics=("politics",)))
+    await herald.send("/subscribe politics")
+    data = quote(init_data(herald, READER), safe="")
+    page = await open_app(browser, f"{base_url(herald)}/app/#tgWebAppData={data}", telegram=False)
+    await shown(page, "#latest-list li")
+    await page.page.click("#tab-mine")
+    await subscription_shown(page, "#politics")
     assert page.errors == []
