@@ -33,7 +33,9 @@ from bench.common import DATA, OUT, machine, median, percentile
 from bench.scale import make_queries
 from bot.config import Settings
 from bot.context import Services
+from bot.services import reading, search
 from bot.services.importer import BATCH, ImportSummary, read_articles
+from bot.web import api
 from bot.web.auth import sign_user
 from bot.web.context import WebContext
 from bot.web.server import make_app
@@ -117,6 +119,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rng.shuffle(queries)
     topics = [int(t) for (t,) in await db.fetchall("SELECT id FROM topics")]
     client: dict[str, list[float]] = {"search": [], "latest": []}
+    services_ms: dict[str, list[float]] = {}
     try:
         async with aiohttp.ClientSession(headers=headers) as session:
 
@@ -128,6 +131,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 if keep:
                     client[kind].append(1000 * (time.perf_counter() - started))
 
+            async def direct(kind: str, call: Any) -> None:
+                started = time.perf_counter()
+                await call
+                services_ms.setdefault(kind, []).append(1000 * (time.perf_counter() - started))
+
             warm = make_queries(random.Random(args.seed + 1), args.data, 3, args.articles)
             for text in [q for qs in warm.values() for q in qs]:
                 await get("search", "search?q=" + quote(text), keep=False)
@@ -135,10 +143,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await get("latest", p, keep=False)
             samples.clear()
             print(f"timing {len(queries)} searches and {args.latest} front pages …", flush=True)
-            for text in queries:
+            for text in queries:  # the app's request, then the services alone, interleaved
                 await get("search", "search?q=" + quote(text))
+                await direct("find", search.find(db, text, 0, api.PAGE_SIZE))
+                await direct("start_search (chat)", search.start_search(db, 1, text, 5))
             for p in latest_paths(rng, topics, args.latest):
                 await get("latest", p)
+                page, _, topic = p.removeprefix("latest?page=").partition("&topic=")
+                await direct(
+                    "latest_page",
+                    reading.latest_page(db, int(topic or 0) or None, int(page), api.PAGE_SIZE),
+                )
     finally:
         await runner.cleanup()
         await db.close()
@@ -148,6 +163,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "fill": filled,
         "server_ms": {k: summary(v) for k, v in samples.items()},
         "client_ms": {k: summary(v) for k, v in client.items()},
+        "services_ms": {k: summary(v) for k, v in services_ms.items()},
     }
 
 
@@ -177,6 +193,12 @@ def report(r: dict[str, Any]) -> str:
                 f"/api/{kind:<7}{side:<7}{s['n']:>4} {s['median']:7.1f} {s['p95']:6.1f} "
                 f"{s['p99']:6.1f} {s['max']:6.1f}   {goal} {met}"
             )
+    lines.append("same run, the services called directly (no HTTP, no initData, no JSON):")
+    for kind, s in r["services_ms"].items():
+        lines.append(
+            f"  {kind:<22}{s['n']:>4} {s['median']:7.1f} {s['p95']:6.1f} {s['p99']:6.1f} "
+            f"{s['max']:6.1f}"
+        )
     return "\n".join(lines)
 
 
