@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from babel.dates import format_date, format_datetime
 from babel.lists import format_list
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, WebAppInfo
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot import i18n
 from bot.i18n import N_, _
@@ -243,9 +243,6 @@ def _snippet_html(snippet: str, limit: int) -> str:
     return "".join(out)
 
 
-snippet_html = _snippet_html  # the Mini App shows the same bold snippets as /search
-
-
 def search_results(page: SearchPage, page_size: int) -> Rendered:
     query = escaped_within(page.query, 100)
     if not page.hits:
@@ -421,20 +418,6 @@ def _lead(summary: str, body: str, limit: int = 200) -> str:
     return shorten(text, limit)
 
 
-OPEN_HERALD = N_("📰 Open Herald")
-OPEN_IN_APP = N_("Open in Herald")
-
-
-def with_app_button(rendered: Rendered, webapp_url: str | None) -> Rendered:
-    """``rendered`` with an "Open Herald" Mini App button under it (private chats only:
-    Telegram refuses ``web_app`` buttons elsewhere); unchanged without a Mini App address."""
-    if not webapp_url:
-        return rendered
-    rows = list(rendered.keyboard.inline_keyboard) if rendered.keyboard else []
-    rows.append([InlineKeyboardButton(_(OPEN_HERALD), web_app=WebAppInfo(webapp_url))])
-    return Rendered(rendered.text, InlineKeyboardMarkup(rows))
-
-
 def push(view: ArticleView, app_link: str | None = None) -> Rendered:
     """The pushed headline: title, one-line summary, link; Read and related buttons, and
     ``app_link`` (the Mini App's direct link to this article) when Herald has one.
@@ -469,7 +452,7 @@ def push(view: ArticleView, app_link: str | None = None) -> Rendered:
         for r in view.related[:3]
     ]
     if app_link:  # the Mini App's direct link: a URL button works in groups and channels too
-        rows.append([InlineKeyboardButton("📰 " + _(OPEN_IN_APP), url=app_link)])
+        rows.append([InlineKeyboardButton("📰 " + _("Open in Herald"), url=app_link)])
     return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
 
 

@@ -16,6 +16,7 @@ from telegram.ext import (
 from bot import rendering
 from bot.context import HeraldContext
 from bot.i18n import _
+from bot.rendering_webapp import with_app_button
 from bot.sender import reply, show
 from bot.services import reading, search, stats
 
@@ -36,7 +37,7 @@ def with_app(
     chat = update.effective_chat
     if chat is None or chat.type != Chat.PRIVATE:
         return rendered
-    return rendering.with_app_button(rendered, context.services.settings.webapp_url)
+    return with_app_button(rendered, context.services.settings.webapp_url)
 
 
 async def start(update: Update, context: HeraldContext) -> None:

@@ -221,12 +221,6 @@ async def test_search_uses_the_chats_ranking_syntax_and_snippets(
         assert status == 200, query
 
 
-async def test_hyphenated_words_are_found(herald: Herald, db: Database) -> None:
-    await store(db, article("Long-term plan for the harbour", "A long-term plan was agreed."))
-    _, body = await call(herald, "GET", "/api/search?q=long-term")
-    assert [i["title"] for i in body["items"]] == ["Long-term plan for the harbour"]
-
-
 async def test_latest_article_and_related(herald: Herald, db: Database) -> None:
     await seed_samples(db)
     _, latest = await call(herald, "GET", "/api/latest")

@@ -30,9 +30,7 @@ WINDOWS = (20_000, 200_000, 0)
 ENOUGH = 50  # matches in a window that make it worth ranking just that window
 SEARCH_TTL = 7 * 24 * 3600
 
-# A minus only excludes at the start of a word ("-coal"); inside one ("long-term") the parts
-# are a phrase, as the tokenizer stored them.
-_TOKEN = re.compile(r'"([^"]*)"?|((?<![^\s(])-)?([^\W_]+(?:-[^\W_]+)*)(\*?)')
+_TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\W_]+)(\*?)')
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -51,15 +49,13 @@ def build_fts_query(text: str) -> str | None:
                 groups[-1].append('"' + " ".join(words) + '"')
                 terms += 1
             continue
-        minus = minus or ""
         if word == "OR" and not minus:
             if groups[-1]:
                 groups.append([])
             continue
         if word in ("AND", "NOT", "NEAR") and not minus:
             continue
-        parts = [part[:MAX_WORD] for part in word.split("-")][:MAX_TERMS]
-        term = '"' + " ".join(parts) + '"' + ("*" if star else "")
+        term = f'"{word[:MAX_WORD]}"' + ("*" if star else "")
         if minus:
             excluded.append(term)
         else:
