@@ -10,10 +10,11 @@ from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, W
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import i18n, rendering
+from bot import i18n
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
 from bot.rate_limit import SharedRateLimiter
+from bot.rendering.reading import COMMANDS
 from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
@@ -98,7 +99,7 @@ async def register_commands(app: Application) -> None:
     """
     for lang in i18n.LANGUAGES:
         with i18n.use(lang):
-            commands = [BotCommand(name, i18n._(about)) for name, about in rendering.COMMANDS]
+            commands = [BotCommand(name, i18n._(about)) for name, about in COMMANDS]
         code = None if lang == i18n.DEFAULT else lang
         await app.bot.set_my_commands(commands, language_code=code)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.services.chats import AdminCache
 from bot.services.delivery import DeliveryWorker
 from storage.chat_settings import ChatSettings
 from storage.db import Database
@@ -21,7 +20,6 @@ class Services:
 
     settings: Settings
     db: Database
-    admins: AdminCache = field(default_factory=AdminCache)
     worker: DeliveryWorker | None = None
 
     def outbox_changed(self, *, urgent: bool = False) -> None:

@@ -12,7 +12,10 @@ errors is decided here:
   settings (not every 403 is forever: "can't initiate conversation" is also a 403).
 - ``Migrated``: the group became a supergroup with ``new_chat_id``: move the chat, resend.
 - ``Transient``: network trouble or a 5xx: retry with back-off, a bounded number of times.
-- ``Rejected``: 400 Bad Request: retrying cannot help; fail with the reason kept.
+- ``Rejected``: 400 Bad Request: retrying cannot help; fail with the reason kept. Two kinds
+  are named because callers act on them: ``NotModified`` (an edit that changes nothing: the
+  copy already says it, which is success for an edit) and ``Gone`` (the message to edit or
+  delete is not there any more, or can no longer be edited).
 - ``Unknown``: the request timed out: it may have been delivered, and bots have no idempotency
   key, so by default it is not resent.
 """
@@ -29,7 +32,8 @@ import aiohttp
 from telegram import CallbackQuery, LinkPreviewOptions, Message
 from telegram.error import BadRequest
 
-from bot.rendering import Rendered, push_link_preview
+from bot.rendering.base import Rendered
+from bot.rendering.push import push_link_preview
 from storage.articles import Article
 
 log = logging.getLogger(__name__)
@@ -68,11 +72,39 @@ class Rejected:
 
 
 @dataclass(frozen=True, slots=True)
+class NotModified(Rejected):
+    """An edit whose text and buttons are what the message already shows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gone(Rejected):
+    """The message to edit or delete was deleted, or is too old to be edited."""
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     reason: str
 
 
 Outcome = Sent | RetryAfter | Blocked | Migrated | Transient | Rejected | Unknown
+
+# Telegram's descriptions for the two named rejections (lower case; matched as substrings).
+_NOT_MODIFIED = ("message is not modified",)
+_GONE = (
+    "message to edit not found",
+    "message to delete not found",
+    "message can't be edited",
+)  # "message can't be deleted" is not here: a copy too old to delete gets the notice instead
+
+
+def rejection(description: str) -> Rejected:
+    """A 400's meaning, from its description: the one place Telegram's wording is matched."""
+    reason = description.lower()
+    if any(text in reason for text in _NOT_MODIFIED):
+        return NotModified(description)
+    if any(text in reason for text in _GONE):
+        return Gone(description)
+    return Rejected(description)
 
 
 def outcome_of(http_status: int, body: dict[str, Any]) -> Outcome:
@@ -95,7 +127,7 @@ def outcome_of(http_status: int, body: dict[str, Any]) -> Outcome:
     if code == 403:
         return Blocked(description)
     if code in (400, 404):
-        return Rejected(description)
+        return rejection(description)
     return Transient(description)
 
 
@@ -168,6 +200,17 @@ async def reply_as_push(message: Message, rendered: Rendered, article: Article) 
     )
 
 
+async def show_below(query: CallbackQuery, rendered: Rendered) -> None:
+    """Answer a tap with a new message in the same chat; the tapped message stays as it is."""
+    if query.message is not None:
+        await query.get_bot().send_message(
+            query.message.chat.id,
+            rendered.text,
+            reply_markup=rendered.keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+
+
 async def show(query: CallbackQuery, rendered: Rendered, *, preview: bool = False) -> None:
     """Replace the message whose button was pressed with ``rendered``.
 
@@ -182,10 +225,10 @@ async def show(query: CallbackQuery, rendered: Rendered, *, preview: bool = Fals
             link_preview_options=None if preview else NO_PREVIEW,
         )
     except BadRequest as exc:
-        reason = str(exc).lower()
-        if "not modified" in reason:
+        outcome = rejection(exc.message)
+        if isinstance(outcome, NotModified):
             return
-        if "message to edit not found" in reason or "message can't be edited" in reason:
+        if isinstance(outcome, Gone):
             if query.message is not None and query.message.chat is not None:
                 await query.get_bot().send_message(
                     query.message.chat.id,

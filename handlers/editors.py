@@ -16,9 +16,9 @@ from telegram import Message, MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import rendering
-from bot import rendering_editors as texts
 from bot.context import HeraldContext
+from bot.rendering import base
+from bot.rendering import editors as texts
 from bot.sender import reply, reply_as_push
 from bot.services import editors, newsroom, stats
 from bot.services.ingest import ArticleInput, InvalidArticle
@@ -50,7 +50,7 @@ async def post(update: Update, context: HeraldContext) -> None:
     """/post Headline⏎text, or /post URL: a draft and its preview; nothing is sent yet."""
     message, argument = update.effective_message, command_argument(update)
     if not argument:
-        await reply(message, rendering.Rendered(texts.POST_USAGE))
+        await reply(message, base.Rendered(texts.POST_USAGE))
         return
     if (
         " " not in argument
@@ -70,7 +70,7 @@ async def photo_post(update: Update, context: HeraldContext) -> None:
     caption = (message.caption or "").strip()
     words = caption.split(maxsplit=1) if caption.startswith("/") else []
     if words and words[0].split("@", 1)[0].lower() != "/post":
-        await reply(message, rendering.Rendered(texts.POST_USAGE))  # another command: say how
+        await reply(message, base.Rendered(texts.POST_USAGE))  # another command: say how
         return
     post = newsroom.parse_post(words[1] if len(words) > 1 else "" if words else caption)
     item = await _checked(message, lambda: newsroom.post_input(post))
@@ -85,7 +85,7 @@ async def _from_page(message: Message, context: HeraldContext, url: str) -> Arti
         return await newsroom.page_input(url, settings.page_timeout, settings.page_max_bytes)
     except newsroom.PageProblem as exc:
         log.info("/post %s: %s", url[:200], exc)
-        await reply(message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(message, base.Rendered(texts.problem(str(exc))))
         return None
 
 
@@ -95,7 +95,7 @@ async def _checked(message: Message, make: Callable[[], ArticleInput]) -> Articl
         return make()
     except InvalidArticle as exc:
         await reply(
-            message, rendering.Rendered(texts.problem(str(exc)) + "\n\n" + texts.POST_USAGE)
+            message, base.Rendered(texts.problem(str(exc)) + "\n\n" + texts.POST_USAGE)
         )
         return None
 
@@ -122,7 +122,7 @@ async def _preview(
             int(time.time()),
         )
     except (InvalidArticle, newsroom.ArticleGone) as exc:
-        await reply(message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(message, base.Rendered(texts.problem(str(exc))))
         return
     sent = await reply_as_push(message, texts.preview(view, draft_id, kind), view.article)
     await newsroom.remember_preview(db, draft_id, sent.message_id)
@@ -134,16 +134,16 @@ async def draft_button(update: Update, context: HeraldContext) -> None:
     parsed = texts.parse_draft_button(query.data or "")
     if parsed is None or query.from_user.id not in editor_filter(context.application).user_ids:
         log.info("draft button %r refused for user %s", query.data, query.from_user.id)
-        await query.answer(rendering.EXPIRED if parsed is None else texts.EDITORS_ONLY)
+        await query.answer(base.EXPIRED if parsed is None else texts.EDITORS_ONLY)
         return
     draft_id, action = parsed
     now, editor = int(time.time()), query.from_user.id
     try:
-        if action == texts.CANCEL:
+        if action == base.CANCEL:
             await newsroom.cancel(services.db, draft_id, editor, now)
             answer = texts.CANCELLED
         else:
-            breaking = action == texts.BREAKING
+            breaking = action == base.BREAKING
             result = await newsroom.publish(services.db, draft_id, editor, breaking, now)
             if result.draft.kind == EDIT:
                 services.article_changed(result.article_id)
@@ -157,11 +157,11 @@ async def draft_button(update: Update, context: HeraldContext) -> None:
         return
     except (InvalidArticle, newsroom.ArticleGone) as exc:
         await query.answer()
-        await reply(query.message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(query.message, base.Rendered(texts.problem(str(exc))))
         return
     await query.answer()
     await _drop_buttons(query.message)
-    await reply(query.message, rendering.Rendered(answer))
+    await reply(query.message, base.Rendered(answer))
 
 
 async def _drop_buttons(message: Message | None) -> None:
@@ -198,17 +198,17 @@ async def edit(update: Update, context: HeraldContext) -> None:
         )
         rest = argument
     if article_id is None:
-        await reply(message, rendering.Rendered(texts.EDIT_USAGE))
+        await reply(message, base.Rendered(texts.EDIT_USAGE))
         return
     try:
         current = await newsroom.published_article(db, article_id)
         if not rest:
-            await reply(message, rendering.Rendered(texts.edit_prompt(current)))
+            await reply(message, base.Rendered(texts.edit_prompt(current)))
             return
         correction = newsroom.parse_post(rest, inline_tags=False)
         item = newsroom.corrected_input(newsroom.input_of(current), correction)
     except (InvalidArticle, newsroom.ArticleGone) as exc:
-        await reply(message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(message, base.Rendered(texts.problem(str(exc))))
         return
     await _preview(update, context, EDIT, item, current.image_file_id, article_id)
 
@@ -219,12 +219,12 @@ async def _redraft(update: Update, context: HeraldContext, draft: Draft, text: s
     try:
         item = newsroom.corrected_input(newsroom.draft_input(draft), newsroom.parse_post(text))
     except InvalidArticle as exc:
-        await reply(update.effective_message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(update.effective_message, base.Rendered(texts.problem(str(exc))))
         return
     try:
         await newsroom.cancel(db, draft.id, update.effective_user.id, now)
     except newsroom.DraftClosed as exc:  # published or cancelled meanwhile
-        await reply(update.effective_message, rendering.Rendered(texts.already_decided(str(exc))))
+        await reply(update.effective_message, base.Rendered(texts.already_decided(str(exc))))
         return
     await _preview(update, context, POST, item, draft.image_file_id, None)
 
@@ -238,17 +238,17 @@ async def retract(update: Update, context: HeraldContext) -> None:
             services.db, message.chat.id, message.reply_to_message.message_id
         )
     if article_id is None:
-        await reply(message, rendering.Rendered(texts.RETRACT_USAGE))
+        await reply(message, base.Rendered(texts.RETRACT_USAGE))
         return
     try:
         result = await newsroom.retract(
             services.db, article_id, update.effective_user.id, int(time.time())
         )
     except newsroom.ArticleGone as exc:
-        await reply(message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(message, base.Rendered(texts.problem(str(exc))))
         return
     services.article_changed(article_id)
-    await reply(message, rendering.Rendered(texts.retracted(result)))
+    await reply(message, base.Rendered(texts.retracted(result)))
 
 
 # ------------------------------------------------------------------- roles, audit, figures
@@ -261,15 +261,15 @@ async def editors_command(update: Update, context: HeraldContext) -> None:
     verb = verb.lower()
     owners = services.settings.editor_ids
     if verb not in ("", "add", "remove"):
-        await reply(message, rendering.Rendered(texts.EDITORS_USAGE))
+        await reply(message, base.Rendered(texts.EDITORS_USAGE))
         return
     if not verb:
         roster = await editors.roster(services.db, owners)
-        await reply(message, rendering.Rendered(texts.editors_list(roster)))
+        await reply(message, base.Rendered(texts.editors_list(roster)))
         return
     who = _person(message, rest.strip())
     if isinstance(who, str):
-        await reply(message, rendering.Rendered(who))
+        await reply(message, base.Rendered(who))
         return
     user_id, name = who
     actor, now = update.effective_user.id, int(time.time())
@@ -281,9 +281,9 @@ async def editors_command(update: Update, context: HeraldContext) -> None:
             changed = await editors.remove_editor(services.db, owners, actor, user_id, now)
             editor_filter(context.application).remove_user_ids(user_id)
     except editors.NotAllowed as exc:
-        await reply(message, rendering.Rendered(texts.problem(str(exc))))
+        await reply(message, base.Rendered(texts.problem(str(exc))))
         return
-    await reply(message, rendering.Rendered(texts.editor_changed(verb, user_id, name, changed)))
+    await reply(message, base.Rendered(texts.editor_changed(verb, user_id, name, changed)))
 
 
 def _person(message: Message, argument: str) -> tuple[int, str] | str:
@@ -303,7 +303,7 @@ def _person(message: Message, argument: str) -> tuple[int, str] | str:
 
 async def audit(update: Update, context: HeraldContext) -> None:
     entries = await editors.recent_actions(context.services.db)
-    await reply(update.effective_message, rendering.Rendered(texts.audit(entries)))
+    await reply(update.effective_message, base.Rendered(texts.audit(entries)))
 
 
 async def show_stats(update: Update, context: HeraldContext) -> None:
@@ -315,7 +315,7 @@ async def show_stats(update: Update, context: HeraldContext) -> None:
     article_id = newsroom.parse_article_id(argument)
     figures = None if article_id is None else await stats.article_figures(db, article_id)
     text = texts.article_figures(figures) if figures else texts.problem("there is no such article")
-    await reply(update.effective_message, rendering.Rendered(text))
+    await reply(update.effective_message, base.Rendered(text))
 
 
 async def not_an_editor(update: Update, context: HeraldContext) -> None:
@@ -323,10 +323,10 @@ async def not_an_editor(update: Update, context: HeraldContext) -> None:
     message, user = update.effective_message, update.effective_user
     is_editor = user is not None and user.id in editor_filter(context.application).user_ids
     if is_editor and message.chat.type != ChatType.PRIVATE:
-        await reply(message, rendering.Rendered(texts.PRIVATE_ONLY))
+        await reply(message, base.Rendered(texts.PRIVATE_ONLY))
         return
     log.info("editor command %r refused for user %s", (message.text or "")[:40], user and user.id)
-    await reply(message, rendering.Rendered(texts.EDITORS_ONLY))
+    await reply(message, base.Rendered(texts.EDITORS_ONLY))
 
 
 def register(app: Application, owners: frozenset[int]) -> filters.User:
@@ -347,5 +347,5 @@ def register(app: Application, owners: frozenset[int]) -> filters.User:
         app.add_handler(CommandHandler(name, callback, filters=private_editor))
     app.add_handler(CommandHandler(list(COMMANDS), not_an_editor))
     app.add_handler(MessageHandler(private_editor & filters.PHOTO, photo_post))
-    app.add_handler(CallbackQueryHandler(draft_button, pattern=texts.DRAFT_PATTERN))
+    app.add_handler(CallbackQueryHandler(draft_button, pattern=base.DRAFT_PATTERN))
     return editors_only

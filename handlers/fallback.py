@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot import rendering
 from bot.context import HeraldContext
 from bot.i18n import _
+from bot.rendering import base
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,14 @@ async def unknown_command(update: Update, context: HeraldContext) -> None:
     if message.chat.type != ChatType.PRIVATE and not addressed:
         return
     log.info("unknown command %r in chat %s", command[:64], message.chat.id)
-    await message.reply_text(_(rendering.UNKNOWN_COMMAND))
+    await message.reply_text(_(base.UNKNOWN_COMMAND))
 
 
 async def stray_button(update: Update, context: HeraldContext) -> None:
     """A button whose data Herald's patterns do not know: stale keyboards or forged data."""
     query = update.callback_query
     log.info("unknown button data %r from user %s", query.data, query.from_user.id)
-    await query.answer(_(rendering.EXPIRED))
+    await query.answer(_(base.EXPIRED))
 
 
 async def on_error(update: object, context: HeraldContext) -> None:
@@ -42,9 +42,9 @@ async def on_error(update: object, context: HeraldContext) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(_(rendering.SORRY_BUTTON))
+            await update.callback_query.answer(_(base.SORRY_BUTTON))
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(_(rendering.SORRY))
+            await update.effective_message.reply_text(_(base.SORRY))
     except Exception:  # the apology is best effort; the original error is already logged
         log.warning("could not tell the user about the error", exc_info=True)
 

@@ -1,14 +1,12 @@
 """/feeds for editors: follow, list, remove, export and import (OPML) the feeds Herald polls.
 
 Access is decided at registration: editors in a private chat reach these handlers, anyone
-else's /feeds gets the editors-only refusal. The texts are built by the pure functions at the
-bottom (escaped and kept within Telegram's 4096 characters).
+else's /feeds gets the editors-only refusal. The texts are built by ``bot.rendering.feeds``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import time
 
@@ -17,7 +15,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.context import HeraldContext, Services
-from bot.rendering import MAX_MESSAGE, Rendered, escaped_within, utf16_len
+from bot.rendering import feeds as texts
+from bot.rendering.base import Rendered
 from bot.sender import reply
 from bot.services import editors, feeds, opml
 from bot.services.opml import MAX_OPML_BYTES, OpmlError
@@ -26,29 +25,19 @@ from handlers.reading import command_argument
 
 log = logging.getLogger(__name__)
 
-USAGE = (
-    "<b>Feeds</b>\n"
-    "<code>/feeds</code> – the feeds Herald follows\n"
-    "<code>/feeds add URL [topic]</code> – follow a feed; its items get the topic\n"
-    "<code>/feeds remove N</code> or <code>/feeds remove URL</code> – stop following one\n"
-    "<code>/feeds export</code> – the list as an OPML file\n"
-    "Send an OPML file (.opml or .xml) to follow every feed in it; a caption sets a topic."
-)
-
-
 async def feeds_command(update: Update, context: HeraldContext) -> None:
     """/feeds [add|remove|export] …: one entry point, like /subscribe."""
     verb, _, rest = command_argument(update).partition(" ")
     action = {"": show_list, "add": add, "remove": remove, "export": export}.get(verb.lower())
     if action is None:
-        await reply(update.effective_message, Rendered(USAGE))
+        await reply(update.effective_message, Rendered(texts.USAGE))
         return
     await action(update, context, rest.strip())
 
 
 async def show_list(update: Update, context: HeraldContext, _: str) -> None:
     listing = await feeds.list_feeds(context.services.db)
-    await reply(update.effective_message, Rendered(feed_list(listing, int(time.time()))))
+    await reply(update.effective_message, Rendered(texts.feed_list(listing, int(time.time()))))
 
 
 async def add(update: Update, context: HeraldContext, argument: str) -> None:
@@ -58,23 +47,22 @@ async def add(update: Update, context: HeraldContext, argument: str) -> None:
             context.services.db, url, topic.strip() or None, update.effective_user.id
         )
     except feeds.FeedProblem as exc:
-        await reply(update.effective_message, Rendered(problem(str(exc))))
+        await reply(update.effective_message, Rendered(texts.problem(str(exc))))
         return
     if added.new:
         await _audit(update, context, "feed added", added.feed.url)
     _wake_poller(context)
-    await reply(update.effective_message, Rendered(added_text(added)))
+    await reply(update.effective_message, Rendered(texts.added_text(added)))
 
 
 async def remove(update: Update, context: HeraldContext, argument: str) -> None:
     try:
         feed = await feeds.remove_feed(context.services.db, argument)
     except feeds.FeedProblem as exc:
-        await reply(update.effective_message, Rendered(problem(str(exc))))
+        await reply(update.effective_message, Rendered(texts.problem(str(exc))))
         return
     await _audit(update, context, "feed removed", feed.url)
-    text = f"🗑 No longer following {_feed_name(feed)}. Its articles stay."
-    await reply(update.effective_message, Rendered(text))
+    await reply(update.effective_message, Rendered(texts.removed(feed)))
 
 
 async def export(update: Update, context: HeraldContext, _: str) -> None:
@@ -82,7 +70,7 @@ async def export(update: Update, context: HeraldContext, _: str) -> None:
     data = await opml.export_opml(context.services.db)
     await update.effective_message.reply_document(
         document=InputFile(data, filename="herald-feeds.opml"),
-        caption="Herald's feeds as OPML. Send this file back to me to follow them all.",
+        caption=texts.EXPORT_CAPTION,
     )
 
 
@@ -91,8 +79,7 @@ async def import_document(update: Update, context: HeraldContext) -> None:
     message = update.effective_message
     document = message.document
     if document.file_size and document.file_size > MAX_OPML_BYTES:
-        too_big = f"That file is too big: I read OPML files up to {MAX_OPML_BYTES:,} bytes"
-        await reply(message, Rendered(problem(too_big)))
+        await reply(message, Rendered(texts.too_big(MAX_OPML_BYTES)))
         return
     data = bytes(await (await document.get_file()).download_as_bytearray())
     try:
@@ -100,12 +87,12 @@ async def import_document(update: Update, context: HeraldContext) -> None:
             context.services.db, data, update.effective_user.id, (message.caption or "") or None
         )
     except OpmlError as exc:
-        await reply(message, Rendered(problem(f"I could not import that file: {exc}")))
+        await reply(message, Rendered(texts.import_failed(str(exc))))
         return
     detail = f"{document.file_name or 'OPML'}: {result.added} added, {result.existing} known"
     await _audit(update, context, "feeds imported", detail)
     _wake_poller(context)
-    await reply(message, Rendered(imported_text(result)))
+    await reply(message, Rendered(texts.imported_text(result)))
 
 
 async def _audit(update: Update, context: HeraldContext, action: str, detail: str) -> None:
@@ -154,76 +141,3 @@ def register(app: Application, editor_filter: filters.User) -> None:
     app.add_handler(CommandHandler("feeds", feeds_command, filters=editors))
     app.add_handler(CommandHandler("feeds", not_an_editor))
     app.add_handler(MessageHandler(editors & opml, import_document))
-
-
-# ------------------------------------------------------------------- texts (pure functions)
-
-
-def problem(text: str) -> str:
-    return f"⚠️ {html.escape(text)}."
-
-
-def _feed_name(feed: feeds.Feed) -> str:
-    return f"<b>{escaped_within(feed.title or feed.url, 200)}</b>"
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
-
-
-def added_text(added: feeds.Added) -> str:
-    feed = added.feed
-    topic = f" with the topic #{html.escape(feed.topic)}" if feed.topic else ""
-    url = f"<code>{escaped_within(feed.url, 300)}</code>"
-    if not added.new:
-        return f"Herald already follows {url}{topic}."
-    return f"✅ Following {url}{topic}. Its new items will arrive with the next poll."
-
-
-def imported_text(result: opml.Imported) -> str:
-    lines = [f"📥 Following {result.added} new feeds ({result.existing} were followed already)."]
-    if result.invalid:
-        skipped = ", ".join(escaped_within(url, 80) for url in result.invalid)
-        lines.append(f"Skipped addresses I could not use: {skipped}")
-    return "\n".join(lines)
-
-
-def _feed_block(number: int, feed: feeds.Feed, now: int) -> str:
-    topic = f" #{html.escape(feed.topic)}" if feed.topic else ""
-    fetched = "not fetched yet"
-    if feed.last_fetch_at is not None:
-        fetched = f"last fetch {_ago(now - feed.last_fetch_at)} ago"
-    errors = "no errors" if not feed.total_errors else f"{feed.total_errors} errors in all"
-    lines = [
-        f"{number}. {_feed_name(feed)}{topic}",
-        f"<code>{escaped_within(feed.url, 300)}</code>",
-        f"{fetched} · {feed.items} items · {errors}",
-    ]
-    if feed.errors:
-        lines.append(
-            f"⚠️ failing, {feed.errors} in a row: {escaped_within(feed.last_error or '', 150)}"
-            f" · next try in {_ago(feed.next_fetch_at - now)}"
-        )
-    return "\n".join(lines)
-
-
-def feed_list(listing: list[feeds.Feed], now: int) -> str:
-    """Every feed with its last fetch, items and errors, cut to fit one message."""
-    if not listing:
-        return "Herald follows no feeds yet.\n\n" + USAGE
-    head = f"<b>Feeds</b> ({len(listing)})"
-    tail = "\n\n<code>/feeds remove N</code> stops one; <code>/feeds export</code> lists all."
-    blocks: list[str] = []
-    budget = MAX_MESSAGE - utf16_len(head) - utf16_len(tail) - 80
-    for number, feed in enumerate(listing, start=1):
-        block = _feed_block(number, feed, now)
-        if utf16_len(block) + 2 > budget:
-            blocks.append(f"… and {len(listing) - number + 1} more.")
-            break
-        blocks.append(block)
-        budget -= utf16_len(block) + 2
-    return "\n\n".join([head, *blocks]) + tail

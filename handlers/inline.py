@@ -12,8 +12,10 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CommandHandler, InlineQueryHandler, filters
 
-from bot import i18n, rendering, rendering_inline
+from bot import i18n
 from bot.context import HeraldContext
+from bot.rendering import inline as rendering_inline
+from bot.rendering import reading as pages
 from bot.sender import reply
 from bot.services import inline, preferences, reading, stats
 
@@ -64,7 +66,7 @@ async def open_linked_article(update: Update, context: HeraldContext) -> None:
         await reply(message, rendering_inline.article_unavailable(context.bot.username))
         return
     await stats.count_tap(db, view.article.id)  # an open from a shared result is a read too
-    await reply(message, rendering.article(view, rendering.ALL_LATEST))
+    await reply(message, pages.article(view, pages.ALL_LATEST))
 
 
 def register(app: Application) -> None:

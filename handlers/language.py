@@ -26,7 +26,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot import i18n
 from bot.context import SERVICES_KEY, HeraldContext, Services
-from bot.services import preferences
+from bot.services import chats, preferences
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,10 @@ async def _language(update: Update, services: Services | None) -> tuple[str, boo
     """The update's language, and whether the user's Telegram language is remembered."""
     chat, user = update.effective_chat, update.effective_user
     language_code = user.language_code if user is not None else None
+    if update.callback_query is not None and chat is not None and chats.is_shared(chat.type):
+        # A tap in a group or channel is one viewer's (a channel's subscriber, say), not the
+        # chat speaking: answer in the chat's language and remember nothing for its pushes.
+        language_code = None
     if chat is None or services is None:
         # Inline queries and the like have no chat to remember a choice for: the user's own
         # Telegram language is all there is.

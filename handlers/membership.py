@@ -8,8 +8,8 @@ from telegram import Chat, ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
-from bot import rendering_subscriptions as texts
 from bot.context import HeraldContext
+from bot.rendering import subscriptions as texts
 from bot.services import chats
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,6 @@ async def my_membership(update: Update, context: HeraldContext) -> None:
     change = update.my_chat_member
     chat, db = change.chat, context.services.db
     was, now = change.old_chat_member.status, change.new_chat_member.status
-    context.services.admins.forget(chat.id)
     if now in PRESENT and was not in PRESENT:
         resumed = await chats.joined(db, chat.id, chat.type, chat.title or "")
         log.info("added to %s %s (%s)", chat.type, chat.id, "resumed" if resumed else "new")

@@ -14,10 +14,10 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import i18n
-from bot import rendering_settings as texts
 from bot.context import HeraldContext
 from bot.i18n import _
-from bot.rendering import EXPIRED, Rendered
+from bot.rendering import settings as texts
+from bot.rendering.base import EXPIRED, SETTINGS_PATTERN, Rendered
 from bot.sender import reply, show
 from bot.services import preferences, schedule
 from bot.services.preferences import ChatSettings
@@ -158,4 +158,4 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("quiet", quiet_command))
     app.add_handler(CommandHandler("digest", digest_command))
     app.add_handler(CommandHandler("here", here_command))
-    app.add_handler(CallbackQueryHandler(settings_button, pattern=texts.SETTINGS_PATTERN))
+    app.add_handler(CallbackQueryHandler(settings_button, pattern=SETTINGS_PATTERN))

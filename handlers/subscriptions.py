@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from telegram import Chat, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
-from bot import rendering
-from bot import rendering_subscriptions as texts
 from bot.context import HeraldContext
 from bot.i18n import _
+from bot.rendering import base
+from bot.rendering import subscriptions as texts
 from bot.sender import reply, show
 from bot.services import chats, reading, subscriptions
 from handlers.reading import command_argument
@@ -20,21 +20,25 @@ log = logging.getLogger(__name__)
 
 
 async def may_change(update: Update, context: HeraldContext) -> bool:
-    """In private chats anyone; in groups only the chat's admins (anonymous admins included)."""
+    """In private chats anyone; in groups and channels only the chat's admins, asked now.
+
+    ``sender_chat`` is trusted for messages only: a message sent as the chat itself comes from
+    one of its admins (an anonymous group admin, or a channel's post). A button press is never
+    sent as the chat: it carries the message it sits under, whose ``sender_chat`` is the
+    channel for every channel post, and the presser, who may be any subscriber, in ``from``.
+    """
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat.type == Chat.PRIVATE:
         return True
-    if message is not None and message.sender_chat is not None:
+    if update.callback_query is None and message is not None and message.sender_chat is not None:
         return message.sender_chat.id == chat.id
-    return user is not None and await context.services.admins.is_admin(
-        context.bot, chat.id, user.id
-    )
+    return user is not None and await chats.is_admin(context.bot, chat.id, user.id)
 
 
 async def target_chat(update: Update, context: HeraldContext) -> tuple[int, str] | None:
     """(chat id, title) that the command changes, or None after a polite refusal."""
     if not await may_change(update, context):
-        await reply(update.effective_message, rendering.Rendered(_(texts.ADMINS_ONLY)))
+        await reply(update.effective_message, base.Rendered(_(texts.ADMINS_ONLY)))
         return None
     chat, db = update.effective_chat, context.services.db
     await chats.remember(db, chat.id, chat.type, chat.title or "")
@@ -68,7 +72,7 @@ async def list_subscriptions(update: Update, context: HeraldContext) -> None:
         await reply(update.effective_message, await _listing(context, *target))
 
 
-async def _listing(context: HeraldContext, chat_id: int, title: str) -> rendering.Rendered:
+async def _listing(context: HeraldContext, chat_id: int, title: str) -> base.Rendered:
     db = context.services.db
     subs = await subscriptions.list_for(db, chat_id)
     return texts.subscription_list(title, subs, await reading.topics(db))
@@ -91,14 +95,14 @@ async def subscription_button(update: Update, context: HeraldContext) -> None:
     target = await target_chat_quietly(update, context)
     kind, _sep, number = (query.data or "").partition(":")
     db = context.services.db
-    if kind == rendering.REMOVE_SUBSCRIPTION:
+    if kind == base.REMOVE_SUBSCRIPTION:
         changed = await subscriptions.remove_one(db, target[0], int(number))
     else:
         changed = await subscriptions.add_topic(db, target[0], int(number))
     if not changed:
-        await query.answer(_(rendering.EXPIRED))
+        await query.answer(_(base.EXPIRED))
         return
-    await query.answer(_(texts.REMOVED if kind == rendering.REMOVE_SUBSCRIPTION else texts.ADDED))
+    await query.answer(_(texts.REMOVED if kind == base.REMOVE_SUBSCRIPTION else texts.ADDED))
     await show(query, await _listing(context, *target))
 
 
@@ -108,9 +112,7 @@ async def target_chat_quietly(update: Update, context: HeraldContext) -> tuple[i
     target = await chats.target_of(services.db, chat.id)
     if target is not None and target.id != chat.id:
         user = update.effective_user
-        if user is not None and await chats.still_admin(
-            context.bot, services.db, services.admins, user.id, target
-        ):
+        if user is not None and await chats.still_admin(context.bot, services.db, user.id, target):
             return target.id, target.title or _(texts.YOUR_CHANNEL)
     this_chat = _(texts.THIS_CHAT)
     return chat.id, this_chat if chat.type == Chat.PRIVATE else (chat.title or this_chat)
@@ -122,16 +124,16 @@ async def channel(update: Update, context: HeraldContext) -> None:
     user = update.effective_user
     await chats.remember(db, update.effective_chat.id, Chat.PRIVATE, "")
     if not argument:
-        await reply(update.effective_message, rendering.Rendered(_(texts.CHANNEL_USAGE)))
+        await reply(update.effective_message, base.Rendered(_(texts.CHANNEL_USAGE)))
         return
     if argument.casefold() == "off":
         await chats.stop_managing(db, user.id)
-        await reply(update.effective_message, rendering.Rendered(_(texts.MANAGING_THIS_CHAT)))
+        await reply(update.effective_message, base.Rendered(_(texts.MANAGING_THIS_CHAT)))
         return
-    setup = await chats.set_up_channel(context.bot, db, context.services.admins, user.id, argument)
+    setup = await chats.set_up_channel(context.bot, db, user.id, argument)
     if not setup.ok:
         await reply(
-            update.effective_message, rendering.Rendered(_(texts.CHANNEL_PROBLEMS[setup.problem]))
+            update.effective_message, base.Rendered(_(texts.CHANNEL_PROBLEMS[setup.problem]))
         )
         return
     await reply(update.effective_message, texts.channel_ready(setup.title))
@@ -144,5 +146,5 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("topics", topics))
     app.add_handler(CommandHandler("channel", channel, filters=filters.ChatType.PRIVATE))
     app.add_handler(
-        CallbackQueryHandler(subscription_button, pattern=rendering.SUBSCRIPTION_PATTERN)
+        CallbackQueryHandler(subscription_button, pattern=base.SUBSCRIPTION_PATTERN)
     )

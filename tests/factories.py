@@ -14,8 +14,8 @@ from telegram.ext import Application
 from bot.app import build_application, serve
 from bot.config import Settings
 from bot.context import SERVICES_KEY, Services
-from bot.rendering import EXPIRED
-from bot.rendering_subscriptions import ADMINS_ONLY
+from bot.rendering.base import EXPIRED
+from bot.rendering.subscriptions import ADMINS_ONLY
 from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database

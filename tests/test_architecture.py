@@ -43,3 +43,101 @@ def test_bot_does_not_import_handlers_except_the_composition_root(path: Path) ->
         return
     bad = {m for m in _imports(path) if m.split(".")[0] in {"handlers", "aiosqlite", "sqlite3"}}
     assert not bad, f"{path.name} imports {bad}"
+
+
+# Rendering is one room: pure modules over one base that owns the limits and callback prefixes.
+RENDERING_MAY_NOT_IMPORT = {
+    "aiosqlite",
+    "sqlite3",
+    "asyncio",
+    "aiohttp",
+    "httpx",
+    "handlers",
+    "storage.db",
+    "bot.sender",
+    "telegram.ext",
+}
+
+
+def _calls(path: Path) -> list[ast.Call]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+
+def _strings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def test_rendering_is_a_package_of_surfaces() -> None:
+    assert not list((ROOT / "bot").glob("rendering*.py")), "rendering lives in bot/rendering/"
+    surfaces = {p.stem for p in (ROOT / "bot" / "rendering").glob("*.py")}
+    assert {"base", "reading", "push", "digest", "subscriptions", "settings", "editors"} <= surfaces
+    assert {"inline", "feeds"} <= surfaces
+
+
+@pytest.mark.parametrize("path", _files("bot/rendering"), ids=str)
+def test_rendering_is_pure(path: Path) -> None:
+    bad = {
+        m
+        for m in _imports(path)
+        if any(m == banned or m.startswith(banned + ".") for banned in RENDERING_MAY_NOT_IMPORT)
+    }
+    assert not bad, f"{path.name} imports {bad}"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    coroutines = [n.name for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef)]
+    assert not coroutines, f"{path.name} awaits something: {coroutines}"
+
+
+def test_callback_prefixes_are_distinct_and_defined_once() -> None:
+    from bot.rendering import base
+
+    assert len(set(base.PREFIXES)) == len(base.PREFIXES)
+    for path in [*_files("bot"), *_files("handlers")]:
+        if path == ROOT / "bot" / "rendering" / "base.py" or "sandbox" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+                assert not any(n.endswith("_PATTERN") for n in names if "LINK" not in n), (
+                    f"{path.relative_to(ROOT)} defines a callback pattern outside rendering.base"
+                )
+        for call in _calls(path):
+            for keyword in call.keywords:
+                if keyword.arg == "pattern":
+                    assert not isinstance(keyword.value, ast.Constant), (
+                        f"{path.relative_to(ROOT)}:{call.lineno}: a literal callback pattern"
+                    )
+            if getattr(call.func, "id", None) == "callback" and call.args:
+                assert not isinstance(call.args[0], ast.Constant), (
+                    f"{path.relative_to(ROOT)}:{call.lineno}: a literal callback prefix"
+                )
+
+
+TELEGRAM_WORDING = (
+    "message is not modified",
+    "message to edit not found",
+    "message to delete not found",
+    "message can't be edited",
+)
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in [*_files("bot"), *_files("handlers")] if "sandbox" not in p.parts], ids=str
+)
+def test_telegram_outcomes_are_named_only_in_the_sender(path: Path) -> None:
+    if path == ROOT / "bot" / "sender.py":
+        return
+    found = [s for s in _strings(path) if any(w in s.lower() for w in TELEGRAM_WORDING)]
+    assert not found, f"{path.name} matches Telegram's wording itself: {found}"
+
+
+@pytest.mark.parametrize("path", _files("bot/services"), ids=str)
+def test_services_build_no_bot_api_payloads(path: Path) -> None:
+    found = [s for s in _strings(path) if s in {"parse_mode", "reply_markup", "HTML"}]
+    assert not found, f"{path.name} builds Bot API payloads; rendering does: {found}"

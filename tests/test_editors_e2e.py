@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rendering_editors import EDITORS_ONLY, PRIVATE_ONLY
+from bot.rendering.editors import EDITORS_ONLY, PRIVATE_ONLY
 from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.sandbox.samples import seed_samples
 from bot.services import newsroom

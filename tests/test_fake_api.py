@@ -389,6 +389,42 @@ async def test_press_button_and_answer_callback_query(api: FakeBotAPI, bot: tele
         await bot.answer_callback_query("12345")
 
 
+async def test_callback_answer_url_must_open_this_bot(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    """Outside games, answerCallbackQuery's url may only open the bot with a start parameter."""
+    sent = await bot.send_message(CHAT, "Pick", reply_markup=keyboard("like:1"))
+    refused = [
+        "https://example.com/",
+        "https://t.me/SomeOtherBot?start=a_1",
+        "https://t.me/HeraldTestBot",
+        "https://t.me/HeraldTestBot?start=",
+        "https://t.me/HeraldTestBot?start=" + "x" * 65,
+        "https://t.me/HeraldTestBot?start=a b",
+        "tg://resolve?domain=HeraldTestBot&start=a_1",
+    ]
+    for url in refused:
+        api.press_button(CHAT, sent.message_id, "like:1")
+        (update,) = await bot.get_updates(offset=-1, timeout=1)
+        with pytest.raises(BadRequest, match="Url_invalid"):
+            await update.callback_query.answer(url=url)
+    for url in ("https://t.me/HeraldTestBot?start=a_1", "t.me/heraldtestbot?start=x-Y_9"):
+        api.press_button(CHAT, sent.message_id, "like:1")
+        (update,) = await bot.get_updates(offset=-1, timeout=1)
+        assert await update.callback_query.answer(url=url) is True
+        assert api.answers_for(update.callback_query.id)[0]["url"] == url
+
+
+async def test_a_channel_post_is_sent_as_the_channel(api: FakeBotAPI, bot: telegram.Bot) -> None:
+    """As live: no ``from``, the channel as ``sender_chat``; a tap still names the presser."""
+    api.register_chat(-1009, "channel", title="Wire")
+    post = await bot.send_message(-1009, "News", reply_markup=keyboard("read"))
+    assert post.from_user is None and post.sender_chat is not None
+    assert post.sender_chat.id == -1009
+    api.press_button(-1009, post.message_id, "read", user_id=77)
+    (update,) = await bot.get_updates(timeout=1)
+    assert update.callback_query.from_user.id == 77
+    assert update.callback_query.message.sender_chat.id == -1009
+
+
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_fail_next_maps_to_ptb_exceptions(api: FakeBotAPI, bot: telegram.Bot) -> None:
     api.fail_next("sendMessage", CHAT, retry_after=7)

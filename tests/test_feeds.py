@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.rendering import feeds as feed_texts
 from bot.sandbox.fake_api import SentMessage
 from bot.services import feeds, opml
 from bot.services.feed_fetch import FeedPolicy, NotAFeed, html_to_text, parse_feed, title_key
@@ -530,8 +531,8 @@ def test_feed_list_shows_failures_and_fits_one_message() -> None:
         next_fetch_at=NOW + 3600, errors=3, total_errors=4, last_error="HTTP 500", notified=False,
         items=12,
     )  # fmt: skip
-    text = feed_handlers.feed_list([failing], NOW)
+    text = feed_texts.feed_list([failing], NOW)
     assert "X &lt;News&gt;" in text and "#world" in text and "last fetch 2 min ago" in text
     assert "12 items · 4 errors in all" in text and "3 in a row: HTTP 500" in text
-    many = feed_handlers.feed_list([failing] * 200, NOW)
+    many = feed_texts.feed_list([failing] * 200, NOW)
     assert len(many) <= 4096 and "more." in many

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import rendering
+from bot.rendering import base, reading
 from bot.sandbox.telegram_html import check_text
 from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
@@ -47,15 +47,15 @@ def _valid(text: str) -> None:
 )
 def test_article_always_fits_and_parses(body: str) -> None:
     view = ArticleView(_article(body=body, title="<b>" * 100), [])
-    out = rendering.article(view, rendering.ALL_LATEST)
-    assert rendering.utf16_len(out.text) <= rendering.MAX_MESSAGE
+    out = reading.article(view, reading.ALL_LATEST)
+    assert base.utf16_len(out.text) <= base.MAX_MESSAGE
     _valid(out.text)
     assert "…" in out.text
 
 
 def test_article_shows_byline_topics_link_and_buttons() -> None:
     related = [Headline(i, f"Related {i} " + "x" * 80, 1_700_000_000, "Desk") for i in range(2, 6)]
-    out = rendering.article(ArticleView(_article(), related), rendering.Origin("s", 12345, 3))
+    out = reading.article(ArticleView(_article(), related), reading.Origin("s", 12345, 3))
     assert "By Ann Lee · Desk" in out.text and "#politics" in out.text
     assert 'href="https://example.com/a"' in out.text
     rows = out.keyboard.inline_keyboard
@@ -64,12 +64,12 @@ def test_article_shows_byline_topics_link_and_buttons() -> None:
 
 
 def test_callback_data_fits_64_bytes_at_extremes() -> None:
-    origin = rendering.Origin("s", 10**15, 999_999)
-    data = rendering.callback(rendering.OPEN, 10**15, origin.encode())
+    origin = reading.Origin("s", 10**15, 999_999)
+    data = base.callback(base.OPEN, 10**15, origin.encode())
     assert len(data.encode()) <= 64
-    assert rendering.parse_callback(data) == rendering.OpenArticle(10**15, origin)
+    assert reading.parse_callback(data) == reading.OpenArticle(10**15, origin)
     with pytest.raises(ValueError):
-        rendering.callback("a", "x" * 70)
+        base.callback("a", "x" * 70)
 
 
 @pytest.mark.parametrize(
@@ -90,30 +90,37 @@ def test_callback_data_fits_64_bytes_at_extremes() -> None:
         "a:1:l.9999999",
         "l:1:0:0",
         "a:٣:l.0",
+        "n:",
+        "n:x",
+        "n:1:l.0",
+        "n:٣",
+        "n:" + "9" * 19,
     ],
 )
 def test_parse_callback_rejects_what_herald_never_made(data: str) -> None:
-    assert rendering.parse_callback(data) is None
+    assert reading.parse_callback(data) is None
 
 
 def test_parse_callback_round_trips() -> None:
-    assert rendering.parse_callback("l::2") == rendering.Navigate(rendering.Origin("l", None, 2))
-    assert rendering.parse_callback("l:7:0") == rendering.Navigate(rendering.Origin("l", 7, 0))
-    assert rendering.parse_callback("s:9:1") == rendering.Navigate(rendering.Origin("s", 9, 1))
+    assert reading.parse_callback("l::2") == reading.Navigate(reading.Origin("l", None, 2))
+    assert reading.parse_callback("l:7:0") == reading.Navigate(reading.Origin("l", 7, 0))
+    assert reading.parse_callback("s:9:1") == reading.Navigate(reading.Origin("s", 9, 1))
+    opened_below = reading.OpenArticle(12, reading.ALL_LATEST, new_message=True)
+    assert reading.parse_callback("n:12") == opened_below
 
 
 def test_lists_escape_titles_and_snippets() -> None:
     items = [Headline(1, "A & B <script>", 1_700_000_000, "S&P")]
-    latest = rendering.latest(LatestPage(Topic(3, "r&d"), 0, items, True), 5)
+    latest = reading.latest(LatestPage(Topic(3, "r&d"), 0, items, True), 5)
     _valid(latest.text)
     assert "A &amp; B &lt;script&gt;" in latest.text
     hit = SearchHit(1, "<i>x", 1_700_000_000, "", "a \x02<b>\x03 c & \x02d")
     page = SearchPage(5, "<q>", 0, [hit], False)
-    out = rendering.search_results(page, 5)
+    out = reading.search_results(page, 5)
     _valid(out.text)
     assert "<b>&lt;b&gt;</b>" in out.text and "<b>d</b>" in out.text
 
 
 def test_shorten_counts_utf16() -> None:
-    assert rendering.utf16_len(rendering.shorten("😀" * 10, 7)) <= 7
-    assert rendering.shorten("short", 10) == "short"
+    assert base.utf16_len(base.shorten("😀" * 10, 7)) <= 7
+    assert base.shorten("short", 10) == "short"

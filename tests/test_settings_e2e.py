@@ -47,7 +47,7 @@ def _received(herald: Herald, chat_id: int) -> list[SentMessage]:
     return [
         m
         for m in herald.api.messages.get(chat_id, {}).values()
-        if m.reply_markup and re.search(r"'a:\d+:", str(m.reply_markup)) and not m.deleted
+        if m.reply_markup and re.search(r"'[an]:\d+", str(m.reply_markup)) and not m.deleted
     ]
 
 

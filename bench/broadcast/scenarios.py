@@ -36,7 +36,7 @@ from bench.broadcast.harness import (
 )
 from bench.broadcast.results import Result
 from bench.common import REPO, median, percentile
-from bot import rendering
+from bot.rendering import push
 from bot.sandbox.fake_api import ApiCall, FakeBotAPI, FloodLimits
 from bot.services import fanout, pacing
 from bot.services.ingest import ingest, normalise
@@ -328,7 +328,7 @@ async def _payload(ctx: Context) -> Path:
         added = (await ingest(db, [normalise(headline("plain_loop"), now)], now)).added
         view = await open_article(db, added[0])
         assert view is not None
-        message = rendering.push(view)
+        message = push.push(view)
     finally:
         await db.close()
     path = ctx.workdir / "payload.json"

@@ -86,6 +86,10 @@ Handler = Callable[[JSON], Any]
 
 DEFAULT_GROUP_USER_ID = 1001  # "someone in the group" when a test does not care who
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files, as the cloud Bot API does
+# answerCallbackQuery's url outside games: a link that opens the bot with a start parameter.
+_START_LINK = re.compile(
+    r"(?:https?://)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0-9_]{3,31})\?start=[A-Za-z0-9_-]{1,64}"
+)
 _CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
     "choose_sticker find_location record_video_note upload_video_note".split()
@@ -931,10 +935,15 @@ class FakeBotAPI:
             extra.update(caption=msg.visible_text, caption_entities=msg.entities or None)
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             extra["reply_markup"] = msg.reply_markup
+        chat = self.chats[msg.chat_id]
+        if chat["type"] == "channel":
+            # A channel post is sent on behalf of the channel: no "from", the channel as
+            # sender_chat (a tap on it still carries the presser in the query's "from").
+            extra["sender_chat"] = chat
         return tg.message_dict(
             msg.message_id,
-            self.chats[msg.chat_id],
-            self.bot_user,
+            chat,
+            None if chat["type"] == "channel" else self.bot_user,
             date=msg.date,
             text=None if msg.has_media else msg.visible_text,
             entities=None if msg.has_media else msg.entities,
@@ -1204,8 +1213,18 @@ class FakeBotAPI:
             )
         if rules.utf16_len(str(params.get("text") or "")) > 200:
             raise bad_request("MESSAGE_TOO_LONG")
+        url = params.get("url")
+        if url not in (None, "") and not self._opens_this_bot(str(url)):
+            raise bad_request("URL_INVALID")
         self._answers[query_id] = [params]
         return True
+
+    def _opens_this_bot(self, url: str) -> bool:
+        """answerCallbackQuery's ``url``: outside games, only a link that opens this bot with a
+        start parameter (``t.me/<bot>?start=XXXX``, up to 64 of ``[A-Za-z0-9_-]``) is allowed;
+        any other URL, another bot's link included, is URL_INVALID, as live."""
+        match = _START_LINK.fullmatch(url)
+        return match is not None and match.group(1).lower() == self.bot_username.lower()
 
     def _get_chat_member(self, params: JSON) -> JSON:
         chat_id = self._chat_id(params)

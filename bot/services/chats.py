@@ -1,7 +1,11 @@
 """Chats as Herald sees them: who may change a chat's settings, and joins, leaves, migrations.
 
-Only a group's (or channel's) admins may change what it receives. Asking Telegram on every
-command would cost a request each time, so answers are cached for a short while.
+Only a group's (or channel's) admins may change what it receives. Telegram is asked every time
+a change is about to be applied: a cached "yes" once let an admin who had just been demoted
+keep control for a minute (issue 13, finding 5), and Telegram sends ``chat_member`` updates
+only to bots that are admins themselves, so a cache could not even be dropped reliably. The
+cost is one getChatMember per admin command or panel tap in a group, which is not a message
+so it does not count against a chat's message limits.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from telegram import Bot
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Forbidden
 
 from storage import chats as store
@@ -19,37 +23,28 @@ from storage import outbox
 from storage.chats import Chat
 from storage.db import Database
 
-ADMIN_TTL = 60.0
 ADMINS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 # Telegram's user for anonymous group admins: its messages carry the group as sender_chat.
 ANONYMOUS_ADMIN = 1087968824
 
 
-class AdminCache:
-    """Whether a user administers a chat, asked of Telegram at most once a minute."""
+async def is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    """Whether ``user_id`` administers ``chat_id`` right now, as Telegram answers (never cached)."""
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+    except (BadRequest, Forbidden):
+        return False
+    return member.status in ADMINS
 
-    def __init__(self, ttl: float = ADMIN_TTL) -> None:
-        self._ttl = ttl
-        self._answers: dict[tuple[int, int], tuple[float, bool]] = {}
 
-    async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
-        key = (chat_id, user_id)
-        cached = self._answers.get(key)
-        now = time.monotonic()
-        if cached and cached[0] > now:
-            return cached[1]
-        try:
-            member = await bot.get_chat_member(chat_id, user_id)
-            answer = member.status in ADMINS
-        except (BadRequest, Forbidden):
-            answer = False
-        if len(self._answers) > 10_000:
-            self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
-        self._answers[key] = (now + self._ttl, answer)
-        return answer
+def is_shared(chat_type: str | None) -> bool:
+    """A group's or channel's message is the same message for everyone in it.
 
-    def forget(self, chat_id: int) -> None:
-        self._answers = {k: v for k, v in self._answers.items() if k[0] != chat_id}
+    A tap there must never edit it for everyone, nor count as the chat's own decision: the
+    presser is one reader among many (a channel's subscriber cannot even be told apart from its
+    admins by the message). Only a private chat's messages belong to the person tapping.
+    """
+    return chat_type != ChatType.PRIVATE
 
 
 async def remember(db: Database, chat_id: int, kind: str, title: str) -> None:
@@ -95,9 +90,7 @@ class ChannelSetup:
     problem: str = ""
 
 
-async def set_up_channel(
-    bot: Bot, db: Database, admins: AdminCache, user_id: int, reference: str
-) -> ChannelSetup:
+async def set_up_channel(bot: Bot, db: Database, user_id: int, reference: str) -> ChannelSetup:
     """Let ``user_id`` manage a channel from their private chat, after Telegram confirms that
     they administer it and that Herald may post there."""
     ref = reference.strip()
@@ -113,7 +106,7 @@ async def set_up_channel(
         return ChannelSetup(False, problem="not_found")
     if chat.type != "channel":
         return ChannelSetup(False, problem="not_channel")
-    if not await admins.is_admin(bot, chat.id, user_id):
+    if not await is_admin(bot, chat.id, user_id):
         return ChannelSetup(False, chat.title or "", "not_admin")
     try:
         me = await bot.get_chat_member(chat.id, bot.id)
@@ -129,9 +122,9 @@ async def set_up_channel(
     return ChannelSetup(True, chat.title or "")
 
 
-async def still_admin(bot: Bot, db: Database, admins: AdminCache, user_id: int, chat: Chat) -> bool:
+async def still_admin(bot: Bot, db: Database, user_id: int, chat: Chat) -> bool:
     """A managed channel stays managed only while its manager is still one of its admins."""
-    if await admins.is_admin(bot, chat.id, user_id):
+    if await is_admin(bot, chat.id, user_id):
         return True
     await store.stop_managing(db, user_id, int(time.time()))
     return False

@@ -19,16 +19,20 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import i18n, rendering, rendering_digest
+from bot import i18n
 from bot.config import Settings
+from bot.rendering import digest, push
+from bot.rendering.push import Prepared
 from bot.sender import (
     Blocked,
     BroadcastSender,
+    Gone,
     Migrated,
+    NotModified,
     Outcome,
     Rejected,
     RetryAfter,
@@ -302,7 +306,7 @@ class DeliveryWorker:
         first, loop = rows[0], asyncio.get_running_loop()
         found = await articles.headlines(self._db, [d.article_id for d in rows])
         with i18n.use(self._language(first.chat_id)):
-            parts = rendering_digest.digest(found)
+            parts = digest.calls(found)
         outcome: Outcome = Rejected("every article was withdrawn before the digest")
         for number, part in enumerate(parts):
             if number:  # the first part already waited for its slot
@@ -313,14 +317,9 @@ class DeliveryWorker:
                 self._chats.record(first.chat_id, _private(first), slot)
                 await asyncio.sleep(max(0.0, slot - loop.time()))
             await self._global.admit()
-            params = {
-                "chat_id": first.chat_id,
-                "text": part.text,
-                "parse_mode": "HTML",
-                "link_preview_options": {"is_disabled": True},
-                "reply_markup": part.keyboard.to_dict() if part.keyboard else None,
-            }
-            outcome = await self._sender.call("sendMessage", self._for_chat(first, params))
+            method, params = part
+            params = {"chat_id": first.chat_id} | params
+            outcome = await self._sender.call(method, self._for_chat(first, params))
             if not isinstance(outcome, Sent):
                 break
         if isinstance(outcome, Sent):
@@ -356,7 +355,7 @@ class DeliveryWorker:
         if prefs is None:
             return params
         if not prefs.previews and "link_preview_options" in params:
-            params = params | {"link_preview_options": {"is_disabled": True}}
+            params = params | {"link_preview_options": push.NO_PREVIEW}
         if prefs.thread_id and delivery.kind == outbox.NEW:
             params = params | {"message_thread_id": prefs.thread_id}
         return params
@@ -390,9 +389,9 @@ class DeliveryWorker:
         """Edits that change nothing succeeded; a copy Telegram will not delete gets the notice."""
         if delivery.kind == outbox.NEW or not isinstance(outcome, Rejected):
             return outcome
-        if "not modified" in outcome.reason.lower():
+        if isinstance(outcome, NotModified):
             return Sent(delivery.target_message_id or 0)
-        if request[0] == "deleteMessage" and "not found" not in outcome.reason.lower():
+        if request[0] == "deleteMessage" and not isinstance(outcome, Gone):
             prepared = await self._prepared(delivery.article_id, self._language(delivery.chat_id))
             if prepared is not None:
                 method, params = prepared.retract
@@ -480,53 +479,15 @@ class DeliveryWorker:
         heapq.heapify(self._waiting)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """An article's Bot API calls, minus the chat (and message) they go to."""
-
-    send: tuple[str, dict[str, Any]]  # the push: sendMessage, or sendPhoto for a photo post
-    edit: tuple[str, dict[str, Any]]  # a correction: the same text, edited in place
-    retract: tuple[str, dict[str, Any]]  # the retraction notice, edited in place
-    photo: bool
-    retracted: bool
-
-
 async def prepare(
     db: Database, article_id: int, now: int, app_link: str | None = None
 ) -> Prepared | None:
-    """Render the push of ``article_id`` as the calls that send, correct or retract it."""
+    """The calls that send, correct or retract the push of ``article_id``, rendered once."""
     article = await articles.get_article(db, article_id)
     if article is None:
         return None
     view = ArticleView(article, await articles.headlines(db, await related_ids(db, article_id)))
-    message = rendering.push(view, app_link)
-    keyboard = message.keyboard.to_dict() if message.keyboard else None
-    notice = rendering.retraction_notice(article, article.updated_at or now)
-    if article.image_file_id:
-        caption = {"caption": message.text, "parse_mode": "HTML", "reply_markup": keyboard}
-        return Prepared(
-            send=("sendPhoto", {"photo": article.image_file_id} | caption),
-            edit=("editMessageCaption", caption),
-            retract=("editMessageCaption", {"caption": notice, "parse_mode": "HTML"}),
-            photo=True,
-            retracted=article.status != articles.PUBLISHED,
-        )
-    text = {
-        "text": message.text,
-        "parse_mode": "HTML",
-        "link_preview_options": rendering.push_link_preview(article).to_dict(),
-        "reply_markup": keyboard,
-    }
-    return Prepared(
-        send=("sendMessage", text),
-        edit=("editMessageText", text),
-        retract=(
-            "editMessageText",
-            {"text": notice, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}},
-        ),
-        photo=False,
-        retracted=article.status != articles.PUBLISHED,
-    )
+    return push.prepared(view, article.updated_at or now, app_link)
 
 
 def _private(delivery: Delivery) -> bool:

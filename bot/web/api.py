@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import i18n
-from bot import rendering_subscriptions as chat_texts
+from bot.rendering import subscriptions as chat_texts
 from bot.services import chats, preferences, reading, schedule, search, stats, subscriptions
 from bot.web import auth, strings, views
 from bot.web.auth import WebAppUser

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot import i18n
 from bot.i18n import N_, _
-from bot.rendering_settings import MODE_NAMES
+from bot.rendering.settings import MODE_NAMES
 
 MENU_BUTTON = N_("Herald")
 NEEDS_TELEGRAM = N_("Open Herald from Telegram to manage your subscriptions and settings here.")

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from babel.dates import format_date, format_datetime
 
 from bot import i18n
-from bot.rendering import _snippet_html as snippet_html  # the same bold marks as /search
+from bot.rendering.reading import _snippet_html as snippet_html  # /search's bold marks
 from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
 from bot.services.subscriptions import describe

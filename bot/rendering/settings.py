@@ -15,12 +15,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
 from bot.i18n import N_, _
-from bot.rendering import Rendered, callback, either
+from bot.rendering.base import SETTING, Rendered, callback, either
 from bot.services.preferences import DAILY_PRESETS, QUIET_PRESETS, plan_of
 from storage.chat_settings import ChatSettings
-
-SETTING = "g"
-SETTINGS_PATTERN = r"^g:[mdqpbl]:[a-z0-9]{1,8}$"
 
 MODE_NAMES = {
     "instant": N_("as soon as published"),

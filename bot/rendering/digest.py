@@ -1,6 +1,7 @@
 """Rendering of digests: the articles a chat's quiet hours or digest plan kept back, in one go.
 
-Numbered headlines, each also a button that opens the article; split into several messages of
+Numbered headlines, each also a button that opens the article below the digest (the digest
+stays, with the other headlines still to read); split into several messages of
 ``PER_MESSAGE`` headlines so every part fits Telegram's limits (4096 characters, and a keyboard
 a phone can still scroll).
 """
@@ -8,19 +9,20 @@ a phone can still scroll).
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import _, ngettext
-from bot.rendering import (
-    ALL_LATEST,
+from bot.rendering.base import (
     MAX_BUTTON_TITLE,
-    OPEN,
+    OPEN_NEW,
     Rendered,
     callback,
     escaped_within,
     shorten,
 )
+from bot.rendering.push import NO_PREVIEW
 from storage.articles import Headline
 
 PER_MESSAGE = 10
@@ -32,6 +34,22 @@ def digest(headlines: list[Headline]) -> list[Rendered]:
     return [
         _part(items, number, len(parts), number * PER_MESSAGE - PER_MESSAGE + 1)
         for number, items in enumerate(parts, start=1)
+    ]
+
+
+def calls(headlines: list[Headline]) -> list[tuple[str, dict[str, Any]]]:
+    """The digest as Bot API calls, minus the chat: what the delivery worker sends, in order."""
+    return [
+        (
+            "sendMessage",
+            {
+                "text": part.text,
+                "parse_mode": "HTML",
+                "link_preview_options": NO_PREVIEW,
+                "reply_markup": part.keyboard.to_dict() if part.keyboard else None,
+            },
+        )
+        for part in digest(headlines)
     ]
 
 
@@ -56,7 +74,7 @@ def _part(items: list[Headline], part: int, parts: int, first: int) -> Rendered:
             [
                 InlineKeyboardButton(
                     shorten(f"{number}. {item.title}", MAX_BUTTON_TITLE),
-                    callback_data=callback(OPEN, item.id, ALL_LATEST.encode()),
+                    callback_data=callback(OPEN_NEW, item.id),
                 )
             ]
         )

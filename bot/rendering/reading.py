@@ -1,43 +1,41 @@
-"""Rendering: domain objects → HTML text and inline keyboards. Pure functions, no I/O.
+"""Rendering of reading: /latest and /search pages, the article page, help and topics.
 
-Callback-data prefixes live here so handlers' patterns and keyboards cannot drift apart.
-Every text is escaped here and fitted to Telegram's limits (4096 a message, counted in UTF-16
-code units, and 64 bytes of callback data), so no caller has to remember to. Every text a reader
-sees goes through ``_`` (``bot.i18n``) and dates are written with Babel in the current language,
-so the same function renders English or Spanish depending on whose update is being handled.
+An article button carries where the reader came from (``Origin``), so "Back to the list"
+returns to the same page of the same list; ``parse_callback`` refuses anything Herald did not
+make (stale or forged data).
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from babel.dates import format_date, format_datetime
-from babel.lists import format_list
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import i18n
 from bot.i18n import N_, _
+from bot.rendering.base import (
+    LATEST,
+    MAX_BUTTON_TITLE,
+    MAX_CALLBACK_BYTES,
+    MAX_MESSAGE,
+    OPEN,
+    OPEN_NEW,
+    SEARCH,
+    Rendered,
+    callback,
+    date,
+    date_time,
+    either,
+    escaped_within,
+    is_number,
+    shorten,
+    updated_mark,
+    utf16_len,
+)
 from bot.services.reading import ArticleView, LatestPage
 from bot.services.search import SearchPage
-from storage.articles import Article, Headline
+from storage.articles import Headline
 from storage.search import MATCH_END, MATCH_START
-
-MAX_MESSAGE = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_BYTES = 64
-MAX_BUTTON_TITLE = 60
-
-# Callback data: "a:<article>:<origin>", "l:<topic or empty>:<page>", "s:<search>:<page>".
-OPEN = "a"
-LATEST = "l"
-SEARCH = "s"
-CALLBACK_PATTERN = r"^[als]:"
-# Subscription buttons: "u:<subscription>" removes one, "t:<topic>" adds a topic.
-REMOVE_SUBSCRIPTION = "u"
-ADD_TOPIC = "t"
-SUBSCRIPTION_PATTERN = r"^[ut]:\d{1,18}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +54,8 @@ class Origin:
 class OpenArticle:
     article_id: int
     origin: Origin
+    new_message: bool = False  # True: below the tapped message, which stays as it is
+    new_message: bool = False  # True: below the tapped message, which stays as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,57 +66,11 @@ class Navigate:
 ALL_LATEST = Origin(LATEST, None, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut plain text to at most ``limit`` UTF-16 units, at a word boundary, with '…'."""
-    if utf16_len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
-    while cut and utf16_len(cut) > limit - 1:
-        cut = cut[:-1]
-    space = cut.rfind(" ")
-    if space > len(cut) * 0.6:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:-") + "…"
-
-
-def escaped_within(text: str, limit: int) -> str:
-    """HTML-escape ``text`` and shorten it first so the escaped form fits ``limit`` units."""
-    budget = limit
-    while True:
-        result = html.escape(shorten(text, budget), quote=False)
-        if utf16_len(result) <= limit or budget <= 0:
-            return result if utf16_len(result) <= limit else ""
-        budget -= utf16_len(result) - limit
-
-
-def callback(*parts: object) -> str:
-    data = ":".join(str(p) for p in parts)
-    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
-    return data
-
-
-def _number(text: str) -> bool:
-    """ASCII digits only: ``str.isdigit`` also accepts '٣' and '²', which Herald never writes."""
-    return text.isascii() and text.isdigit()
-
-
 def _origin(token: str) -> Origin | None:
     kind, key, dot, page = token[:1], token[1:].partition(".")[0], ".", token.partition(".")[2]
-    if kind not in (LATEST, SEARCH) or not _number(page) or len(page) > 6 or dot not in token:
+    if kind not in (LATEST, SEARCH) or not is_number(page) or len(page) > 6 or dot not in token:
         return None
-    if key and not _number(key):
+    if key and not is_number(key):
         return None
     if kind == SEARCH and not key:
         return None
@@ -126,32 +80,20 @@ def _origin(token: str) -> Origin | None:
 def parse_callback(data: str) -> OpenArticle | Navigate | None:
     """Decode a button's data; None for anything Herald did not make (stale or forged)."""
     parts = data.split(":")
-    if len(parts) != 3 or len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+    if len(data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+        return None
+    if len(parts) == 2 and parts[0] == OPEN_NEW and is_number(parts[1]) and len(parts[1]) <= 18:
+        return OpenArticle(int(parts[1]), ALL_LATEST, new_message=True)
+    if len(parts) != 3:
         return None
     kind, first, second = parts
-    if kind == OPEN and _number(first):
+    if kind == OPEN and is_number(first):
         origin = _origin(second)
         return None if origin is None else OpenArticle(int(first), origin)
     if kind in (LATEST, SEARCH):
         origin = _origin(f"{kind}{first}.{second}")
         return None if origin is None else Navigate(origin)
     return None
-
-
-def _date(ts: int) -> str:
-    """'14 Nov 2023' / '14 nov 2023': Babel's month names, not strftime's C-locale English."""
-    return format_date(datetime.fromtimestamp(ts, UTC).date(), "d MMM y", locale=i18n.current())
-
-
-def _datetime(ts: int) -> str:
-    return format_datetime(
-        datetime.fromtimestamp(ts, UTC), "d MMM y, HH:mm 'UTC'", tzinfo=UTC, locale=i18n.current()
-    )
-
-
-def either(choices: list[str]) -> str:
-    """'a or b', 'a, b, or c', 'a, b o c': the current language's way to list alternatives."""
-    return format_list(choices, style="or", locale=i18n.current())
 
 
 def _button_title(number: int, title: str) -> str:
@@ -210,7 +152,7 @@ def latest(page: LatestPage, page_size: int) -> Rendered:
         lines.append(
             f"\n{first + i}. {escaped_within(item.title, 300)}"
             f"\n<i>{html.escape(item.source)}{' · ' if item.source else ''}"
-            f"{_date(item.published_at)}</i>"
+            f"{date(item.published_at)}</i>"
         )
     lines.append("\n" + _("Tap a headline to read it."))
     origin = Origin(LATEST, None if page.topic is None else page.topic.id, page.page)
@@ -259,16 +201,10 @@ def search_results(page: SearchPage, page_size: int) -> Rendered:
     for i, hit in enumerate(page.hits):
         lines.append(
             f"\n{first + i}. <b>{escaped_within(hit.title, 300)}</b>"
-            f" <i>{_date(hit.published_at)}</i>\n{_snippet_html(hit.snippet, 300)}"
+            f" <i>{date(hit.published_at)}</i>\n{_snippet_html(hit.snippet, 300)}"
         )
     origin = Origin(SEARCH, page.search_id, page.page)
     return Rendered("\n".join(lines), _list_keyboard(page.hits, origin, first, page.has_next))
-
-
-def _updated(ts: int) -> str:
-    """The correction mark on an article page and on pushed copies."""
-    updated = _("Updated {date}").format(date=_datetime(ts))
-    return f"<i>✏️ {updated}</i>"
 
 
 def article(view: ArticleView, origin: Origin) -> Rendered:
@@ -281,12 +217,12 @@ def article(view: ArticleView, origin: Origin) -> Rendered:
     )
     if credit:
         head.append(f"<i>{escaped_within(credit, 300)}</i>")
-    meta = _datetime(a.published_at)
+    meta = date_time(a.published_at)
     if a.topics:
         meta += " · " + " ".join("#" + t.replace(" ", "_") for t in a.topics)
     head.append(escaped_within(meta, 300))
     if a.edited_at is not None:
-        head.append(_updated(a.edited_at))
+        head.append(updated_mark(a.edited_at))
     top = "\n".join(head)
     tail = ""
     if a.url:
@@ -371,7 +307,7 @@ def help_text(bot_username: str | None) -> str:
     return "\n".join(lines)
 
 
-# Constants are marked with N_ for extraction and translated where they are shown: _(EXPIRED).
+# Constants are marked with N_ and translated where they are shown: _(SEARCH_USAGE).
 SEARCH_USAGE = N_(
     "Tell me what to look for, e.g. <code>/search election results</code>.\n"
     "Use quotes for a phrase, <code>word*</code> for a prefix, <code>-word</code> to leave out."
@@ -380,11 +316,11 @@ NOTHING_TO_SEARCH = N_(
     "I couldn't find any words to search for in that. Try letters or numbers, e.g. "
     "<code>/search budget</code>."
 )
-EXPIRED = N_("This button has expired.")
-UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I can do.")
+# A tap on a list's ◀ ▶ under a channel post: paging would change the post for every subscriber.
+BROWSE_PRIVATELY = N_(
+    "This list belongs to the channel. Send /latest to me in a private chat to browse."
+)
 ARTICLE_GONE = N_("This article is no longer available.")
-SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
-SORRY_BUTTON = N_("Sorry, something went wrong. Please try again.")
 
 
 def unknown_topic(name: str, suggestions: list[str]) -> str:
@@ -407,71 +343,3 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", N_("What Herald does and how to use it")),
     ("start", N_("Start Herald")),
 )
-
-
-def _lead(summary: str, body: str, limit: int = 200) -> str:
-    """One line of summary: the summary, or the body's first sentence."""
-    text = (summary or body).strip().split("\n", 1)[0]
-    if not summary:
-        end = text.find(". ")
-        text = text[: end + 1] if 0 < end < limit else text
-    return shorten(text, limit)
-
-
-def push(view: ArticleView, app_link: str | None = None) -> Rendered:
-    """The pushed headline: title, one-line summary, link; Read and related buttons, and
-    ``app_link`` (the Mini App's direct link to this article) when Herald has one.
-
-    An article with a photo posted from Telegram goes out as that photo with this text as its
-    caption, so the text always fits a caption (1024 units) too.
-    """
-    a = view.article
-    lines = [f"<b>{escaped_within(a.title, 500)}</b>"]
-    lead = _lead(a.summary, a.body)
-    if lead:
-        lines.append(html.escape(lead, quote=False))
-    if a.url:
-        label = html.escape(a.source or _("Read at the source"), quote=False)
-        lines.append(f'<a href="{html.escape(a.url, quote=True)}">{label}</a>')
-    if a.edited_at is not None:
-        lines.append(_updated(a.edited_at))
-    rows = [
-        [
-            InlineKeyboardButton(
-                "📖 " + _("Read"), callback_data=callback(OPEN, a.id, ALL_LATEST.encode())
-            )
-        ]
-    ]
-    rows += [
-        [
-            InlineKeyboardButton(
-                "🔗 " + shorten(r.title, MAX_BUTTON_TITLE),
-                callback_data=callback(OPEN, r.id, ALL_LATEST.encode()),
-            )
-        ]
-        for r in view.related[:3]
-    ]
-    if app_link:  # the Mini App's direct link: a URL button works in groups and channels too
-        rows.append([InlineKeyboardButton("📰 " + _("Open in Herald"), url=app_link)])
-    return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
-
-
-def push_link_preview(article: Article) -> LinkPreviewOptions:
-    """A pushed text shows the article's image (a web image) as a large preview, else none.
-
-    A preview cannot fail a send the way a photo URL Telegram cannot fetch would.
-    """
-    if article.image_url and not article.image_file_id:
-        return LinkPreviewOptions(
-            url=article.image_url, prefer_large_media=True, show_above_text=True
-        )
-    return LinkPreviewOptions(is_disabled=True)
-
-
-def retraction_notice(article: Article, when: int) -> str:
-    """What a retracted article's delivered copies are replaced with."""
-    retracted = _("Retracted.")
-    withdrawn = _("The editors withdrew this article on {date}.").format(date=_date(when))
-    title = f"<i>{escaped_within(article.title, 300)}</i>"
-    gone = _("{title} is no longer available.").format(title=title)
-    return f"🚫 <b>{retracted}</b> {withdrawn}\n{gone}"

@@ -24,9 +24,9 @@ from telegram import (
     InputTextMessageContent,
 )
 
-from bot import rendering
 from bot.i18n import _
-from bot.rendering import Rendered, escaped_within, shorten
+from bot.rendering import push, reading
+from bot.rendering.base import Rendered, escaped_within, shorten
 from bot.services.inline import InlineItem, InlinePage
 from storage.articles import Article
 from storage.search import MATCH_END, MATCH_START
@@ -105,7 +105,7 @@ def result(item: InlineItem, bot_username: str | None) -> InlineQueryResultArtic
         input_message_content=InputTextMessageContent(
             shared_text(article),
             parse_mode="HTML",
-            link_preview_options=rendering.push_link_preview(article),
+            link_preview_options=push.push_link_preview(article),
         ),
         reply_markup=open_button(bot_username, article.id),
         thumbnail_url=image,
@@ -124,4 +124,4 @@ def no_matches_button() -> InlineQueryResultsButton:
 def article_unavailable(bot_username: str | None) -> Rendered:
     """A deep link to an article that is gone (or never was): say so, then greet as /start."""
     line = _("Sorry, that article is no longer available.")
-    return Rendered(f"{html.escape(line, quote=False)}\n\n{rendering.help_text(bot_username)}")
+    return Rendered(f"{html.escape(line, quote=False)}\n\n{reading.help_text(bot_username)}")

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import i18n
 from bot.i18n import N_, _
-from bot.rendering import ADD_TOPIC, REMOVE_SUBSCRIPTION, Rendered, callback, either, shorten
+from bot.rendering.base import ADD_TOPIC, REMOVE_SUBSCRIPTION, Rendered, callback, either, shorten
 from bot.services.subscriptions import Change, describe
 from storage.articles import Topic
 from storage.subscriptions import Subscription

@@ -11,18 +11,25 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.rendering import MAX_MESSAGE, Rendered, callback, escaped_within, push, utf16_len
+from bot.rendering.base import (
+    BREAKING,
+    CANCEL,
+    DRAFT,
+    MAX_MESSAGE,
+    PUBLISH,
+    Rendered,
+    callback,
+    escaped_within,
+    is_number,
+    utf16_len,
+)
+from bot.rendering.push import push, related_rows
 from bot.services.editors import Roster
 from bot.services.newsroom import EDIT, Decided, Retracted
 from bot.services.reading import ArticleView
 from bot.services.stats import ArticleFigures, Stats
 from storage.articles import Article
 from storage.editors import AuditEntry
-
-# Draft buttons: "d:<draft>:<p publish | b breaking | c cancel>".
-DRAFT = "d"
-PUBLISH, BREAKING, CANCEL = "p", "b", "c"
-DRAFT_PATTERN = r"^d:\d{1,18}:[pbc]$"
 
 EDITORS_ONLY = "Sorry, only Herald's editors can do that."
 PRIVATE_ONLY = "Editor commands work only in a private chat with me."
@@ -61,11 +68,12 @@ EDITORS_USAGE = (
 def preview(view: ArticleView, draft_id: int, kind: str) -> Rendered:
     """The push as subscribers will see it, and the decision buttons under it.
 
-    The reader's related-story buttons stay (they work already); the Read button is left out
-    because the article has no page until it is published.
+    The reader's related-story buttons stay, but each opens its story in a new message: turning
+    the preview into that story would take the draft and its decision buttons with it. The Read
+    button is left out because the article has no page until it is published.
     """
     message = push(view)
-    rows = list(message.keyboard.inline_keyboard[1:]) if message.keyboard else []
+    rows = related_rows(view, new_message=True)
     if kind == EDIT:
         decisions = [
             InlineKeyboardButton(
@@ -85,7 +93,7 @@ def preview(view: ArticleView, draft_id: int, kind: str) -> Rendered:
 def parse_draft_button(data: str) -> tuple[int, str] | None:
     kind, _, rest = data.partition(":")
     number, _, action = rest.partition(":")
-    if kind != DRAFT or not (number.isascii() and number.isdigit()) or action not in "pbc":
+    if kind != DRAFT or not is_number(number) or action not in "pbc":
         return None
     return int(number), action
 

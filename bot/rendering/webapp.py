@@ -1,6 +1,6 @@
-"""Rendering of the Mini App's ways in from the chat: the "Open Herald" button.
+"""Rendering of the Mini App's ways in from a private chat: the "Open Herald" button.
 
-Pure, like ``bot.rendering``. The push's direct-link button lives with the push itself.
+The push's direct-link button (groups and channels) is in ``bot.rendering.push``.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.i18n import N_, _
-from bot.rendering import Rendered
+from bot.rendering.base import Rendered
 
 OPEN_HERALD = N_("📰 Open Herald")
 
