@@ -80,6 +80,13 @@ async def _run(settings: Settings, token: str) -> int:
             log.error("Telegram rejected HERALD_BOT_TOKEN: check it with @BotFather")
         elif isinstance(exc, NetworkError):
             log.error("cannot reach the Bot API at %s: %s", settings.api_base_url, exc)
+        elif isinstance(exc, OSError):
+            log.error(
+                "cannot serve HTTP on %s:%s (HERALD_HTTP_HOST, HERALD_HTTP_PORT): %s",
+                settings.http_host,
+                settings.http_port,
+                exc.strerror or exc,
+            )
         else:
             raise
         return 1

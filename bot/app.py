@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
@@ -19,6 +20,9 @@ from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.http_fetch import AddressGuard
 from bot.services.pacing import ChatPacer, GlobalPacer
+from bot.web import strings as web_strings
+from bot.web.context import direct_link
+from bot.web.server import WebServer
 from handlers import (
     editors,
     fallback,
@@ -35,6 +39,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 PACERS_KEY = "herald.pacers"
+WEB_KEY = "herald.web"  # the running WebServer (its address, for the sandbox and tests)
 
 
 def build_application(settings: Settings, token: str, base_url: str, file_url: str) -> Application:
@@ -104,6 +109,16 @@ async def register_commands(app: Application) -> None:
         await app.bot.set_my_commands(commands, language_code=code)
 
 
+async def set_menu_button(app: Application, settings: Settings) -> None:
+    """With a Mini App address, the chat menu button opens it (all private chats)."""
+    if settings.webapp_url:
+        await app.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                i18n._(web_strings.MENU_BUTTON), WebAppInfo(settings.webapp_url)
+            )
+        )
+
+
 async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> None:
     """Run ``app`` with long polling and the delivery worker until ``stop`` is set."""
     async with app:  # initialize() … shutdown()
@@ -114,11 +129,17 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             connections=settings.send_concurrency,
         )
         await sender.start()
+        web = app.bot_data[WEB_KEY] = WebServer(services, app.bot.token, app.bot.username)
         services.worker = DeliveryWorker(services.db, sender, settings, *app.bot_data[PACERS_KEY])
+        services.worker.app_link = partial(
+            direct_link, app.bot.username, settings.webapp_short_name
+        )
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         polling = asyncio.create_task(feeds.run_poller(app, services, stop), name="feeds")
         try:
+            await web.start()
             await register_commands(app)
+            await set_menu_button(app, settings)
             app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
             await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await app.start()
@@ -134,6 +155,7 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             await worker
             await polling
             await sender.close()
+            await web.stop()
             await services.db.close()
 
 

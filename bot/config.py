@@ -7,6 +7,7 @@ built once in ``bot.__main__`` and passed down; nothing reads the environment an
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        env_ignore_empty=True,  # an empty value means the default
     )
 
     bot_token: SecretStr | None = Field(
@@ -110,6 +112,48 @@ class Settings(BaseSettings):
         description="Resend a push whose send timed out (at-least-once) instead of giving up "
         "(at-most-once: a timed-out send may already have arrived).",
     )
+
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Address Herald's HTTP server (Mini App, its API) listens on.",
+    )
+    http_port: int = Field(
+        default=8080, ge=0, le=65_535, description="Port of Herald's HTTP server (0: any free)."
+    )
+    webapp_url: str | None = Field(
+        default=None,
+        description="Public HTTPS address of the Mini App (where /app/ is reachable). Unset: "
+        "no Open Herald buttons and no menu button.",
+    )
+    webapp_max_age: int = Field(
+        default=86_400,
+        ge=60,
+        le=30 * 86_400,
+        description="Seconds a Mini App's signed initData stays valid.",
+    )
+    webapp_short_name: str | None = Field(
+        default=None,
+        description="The Mini App's short name in @BotFather (/newapp): pushed headlines in "
+        "groups and channels then link to t.me/<bot>/<name>?startapp=<article>.",
+    )
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        """Telegram opens Mini Apps over HTTPS only; the sandbox and tests bypass this check
+        on purpose (``model_copy``) to serve the app on 127.0.0.1."""
+        if value is None:
+            return None
+        if not value.startswith("https://") or len(value) <= len("https://"):
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps over HTTPS)")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("webapp_short_name")
+    @classmethod
+    def _short_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_]{3,30}", value):
+            raise ValueError("must be 3-30 letters, digits or underscores, as in @BotFather")
+        return value
 
     @field_validator("api_base_url")
     @classmethod

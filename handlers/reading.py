@@ -19,6 +19,7 @@ from bot.i18n import _
 from bot.rendering import base
 from bot.rendering import inline as rendering_inline
 from bot.rendering import reading as pages
+from bot.rendering.webapp import with_app_button
 from bot.sender import reply, show, show_below
 from bot.services import chats, reading, search, stats
 
@@ -32,10 +33,18 @@ def command_argument(update: Update) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
+def with_app(update: Update, context: HeraldContext, rendered: base.Rendered) -> base.Rendered:
+    """In a private chat, the "Open Herald" Mini App button under the reply (when configured)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return rendered
+    return with_app_button(rendered, context.services.settings.webapp_url)
+
+
 async def start(update: Update, context: HeraldContext) -> None:
     """Greet the reader with what Herald does."""
     text = pages.help_text(context.bot.username)
-    await reply(update.effective_message, base.Rendered(text))
+    await reply(update.effective_message, with_app(update, context, base.Rendered(text)))
 
 
 async def latest(update: Update, context: HeraldContext) -> None:
@@ -51,7 +60,7 @@ async def latest(update: Update, context: HeraldContext) -> None:
             await reply(update.effective_message, base.Rendered(text))
             return
     page = await reading.latest_page(db, topic_id, 0, size)
-    await reply(update.effective_message, pages.latest(page, size))
+    await reply(update.effective_message, with_app(update, context, pages.latest(page, size)))
 
 
 async def search_command(update: Update, context: HeraldContext) -> None:
@@ -139,7 +148,7 @@ async def _render_action(
     origin = action.origin
     if origin.kind == base.LATEST:
         page = await reading.latest_page(db, origin.key, origin.page, size)
-        return None if page is None else pages.latest(page, size)
+        return None if page is None else with_app(update, context, pages.latest(page, size))
     chat_id = update.effective_chat.id if update.effective_chat else 0
     try:
         found = await search.search_page(db, chat_id, origin.key or 0, origin.page, size)

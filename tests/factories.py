@@ -32,7 +32,8 @@ def settings_for(database: Path, api: FakeBotAPI, **overrides: object) -> Settin
     Feeds and pages in tests are served on 127.0.0.1, so the fetch guard lets internal
     addresses through unless a test (one that proves the guard) says otherwise.
     """
-    values: dict[str, object] = {"fetch_allow_private": True, **overrides}
+    # Any free port for Herald's HTTP server: tests run side by side.
+    values: dict[str, object] = {"fetch_allow_private": True, "http_port": 0, **overrides}
     return Settings(
         _env_file=None,
         bot_token=api.token,
@@ -161,6 +162,7 @@ async def start_bot_process(
         "HERALD_BOT_TOKEN": api.token,
         "HERALD_API_BASE_URL": api.base_url,
         "HERALD_DATABASE": str(database),
+        "HERALD_HTTP_PORT": "0",
         **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
     }
     return await asyncio.create_subprocess_exec(

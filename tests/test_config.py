@@ -41,6 +41,15 @@ def test_env_file_and_editor_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         ("HERALD_LOG_LEVEL", "loud", "HERALD_LOG_LEVEL"),
         ("HERALD_API_BASE_URL", "ftp://x", "HERALD_API_BASE_URL"),
         ("HERALD_PAGE_SIZE", "0", "HERALD_PAGE_SIZE"),
+        (
+            "HERALD_WEBAPP_URL",
+            "http://news.example.org/app/",
+            "HERALD_WEBAPP_URL: must be an https",
+        ),
+        ("HERALD_WEBAPP_URL", "news.example.org/app/", "HERALD_WEBAPP_URL"),
+        ("HERALD_WEBAPP_SHORT_NAME", "no spaces", "HERALD_WEBAPP_SHORT_NAME"),
+        ("HERALD_WEBAPP_MAX_AGE", "5", "HERALD_WEBAPP_MAX_AGE"),
+        ("HERALD_HTTP_PORT", "70000", "HERALD_HTTP_PORT"),
     ],
 )
 def test_bad_value_names_the_setting(
@@ -72,3 +81,17 @@ def test_token_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_BOT_TOKEN", "123:SECRET")
     settings = load_settings()
     assert "SECRET" not in repr(settings) and "SECRET" not in str(settings.model_dump())
+
+
+def test_mini_app_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("HERALD_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HERALD_WEBAPP_URL", "")  # empty means the default: no Mini App
+    monkeypatch.setenv("HERALD_HTTP_PORT", "")
+    settings = load_settings()
+    assert settings.webapp_url is None and settings.http_port == 8080
+    assert settings.http_host == "127.0.0.1" and settings.webapp_max_age == 86_400
+    monkeypatch.setenv("HERALD_WEBAPP_URL", "https://news.example.org/app")
+    assert load_settings().webapp_url == "https://news.example.org/app/"

@@ -8,12 +8,15 @@ deadline instead of sleeping, so they are fast and not timing-dependent.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -356,3 +359,31 @@ def test_a_message_of_several_lines_and_a_photo_in_the_sandbox(sandboxes) -> Non
     assert "Herald\n  🖼 [photo]\n  Ferry returns to Alder\n" in photo, photo
     assert sandbox.quit() == 0
     assert "Traceback" not in sandbox.stderr()
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - 127.0.0.1
+        return response.status, response.read()
+
+
+def test_sandbox_serves_the_mini_app_as_its_reader(sandboxes) -> None:  # noqa: ANN001
+    sandbox = sandboxes()
+    banner = sandbox.expect("Ctrl-D quits.")
+    found = re.search(r"Mini App: (http://127\.0\.0\.1:\d+/app/)#tgWebAppData=(\S+)", banner)
+    assert found, banner
+    app_url, init_data = found.group(1), urllib.parse.unquote(found.group(2))
+    status, page = _get(app_url)
+    assert status == 200 and b"static/app.js" in page
+    api = app_url.removesuffix("app/") + "api/"
+    latest = json.loads(_get(api + "latest")[1])
+    assert len(latest["items"]) == 20  # the sample articles, newest first
+
+    sandbox.type("/subscribe politics")
+    sandbox.expect("Subscribed to #politics")
+    mine = json.loads(_get(api + "me", {"Authorization": f"tma {init_data}"})[1])
+    assert [s["label"] for s in mine["subscriptions"]] == ["#politics"]  # the same reader
+
+    sandbox.type("/start")
+    sandbox.expect(f"[↗] 📰 Open Herald <{app_url}>")
+    assert sandbox.quit() == 0

@@ -43,8 +43,9 @@ def _lead(summary: str, body: str, limit: int = 200) -> str:
     return shorten(text, limit)
 
 
-def push(view: ArticleView) -> Rendered:
-    """The pushed headline: title, one-line summary, link; Read and related buttons.
+def push(view: ArticleView, app_link: str | None = None) -> Rendered:
+    """The pushed headline: title, one-line summary, link; Read and related buttons, and
+    ``app_link`` (the Mini App's direct link to this article) when Herald has one.
 
     An article with a photo posted from Telegram goes out as that photo with this text as its
     caption, so the text always fits a caption (1024 units) too.
@@ -67,6 +68,8 @@ def push(view: ArticleView) -> Rendered:
         ]
     ]
     rows += related_rows(view, new_message=False)
+    if app_link:  # the Mini App's direct link: a URL button works in groups and channels too
+        rows.append([InlineKeyboardButton("📰 " + _("Open in Herald"), url=app_link)])
     return Rendered("\n".join(lines), InlineKeyboardMarkup(rows))
 
 
@@ -120,13 +123,13 @@ class Prepared:
     retracted: bool  # withdrawn: nothing new goes out, copies get the notice
 
 
-def prepared(view: ArticleView, retracted_at: int) -> Prepared:
+def prepared(view: ArticleView, retracted_at: int, app_link: str | None = None) -> Prepared:
     """The calls that send, correct or retract the push of ``view``'s article.
 
     ``retracted_at`` dates the retraction notice (the article's last change, when it has one).
     """
     article = view.article
-    message = push(view)
+    message = push(view, app_link)
     keyboard = message.keyboard.to_dict() if message.keyboard else None
     notice = retraction_notice(article, retracted_at)
     if article.image_file_id:

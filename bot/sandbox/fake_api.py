@@ -1030,13 +1030,22 @@ class FakeBotAPI:
             params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
         )
 
+    def _checked_markup(self, chat_id: int, params: JSON) -> JSON | None:
+        """The reply_markup as Telegram checks it; ``web_app`` buttons only in private chats."""
+        markup = rules.check_reply_markup(params.get("reply_markup"))
+        private = self.chats.get(chat_id, {}).get("type", "private" if chat_id > 0 else "group")
+        if rules.has_web_app_button(markup) and private != "private":
+            raise bad_request("BUTTON_TYPE_INVALID")
+        return markup
+
     def _store(self, chat_id: int, parsed: ParsedText, params: JSON, **fields: Any) -> JSON:
+        markup = self._checked_markup(chat_id, params)
         msg = SentMessage(
             chat_id=chat_id,
             message_id=self._new_message_id(chat_id),
             date=tg.now(),
             parse_mode=params.get("parse_mode"),
-            reply_markup=rules.check_reply_markup(params.get("reply_markup")),
+            reply_markup=markup,
             visible_text=parsed.text,
             entities=parsed.entities,
             **fields,
@@ -1161,6 +1170,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         msg = self._find_message(params, "edit")
+        markup = self._checked_markup(msg.chat_id, params)
         if msg.has_media:
             raise bad_request("there is no text in the message to edit")
         return self._apply_edit(
@@ -1173,6 +1183,7 @@ class FakeBotAPI:
         if params.get("inline_message_id"):
             return True
         msg = self._find_message(params, "edit")
+        markup = self._checked_markup(msg.chat_id, params)
         if not msg.has_media:
             raise bad_request("there is no caption in the message to edit")
         return self._apply_edit(
@@ -1184,10 +1195,11 @@ class FakeBotAPI:
         )
 
     def _edit_message_reply_markup(self, params: JSON) -> JSON | bool:
-        markup = rules.check_reply_markup(params.get("reply_markup"))
+        rules.check_reply_markup(params.get("reply_markup"))
         if params.get("inline_message_id"):
             return True
-        return self._apply_edit(self._find_message(params, "edit"), None, markup)
+        msg = self._find_message(params, "edit")
+        return self._apply_edit(msg, None, self._checked_markup(msg.chat_id, params))
 
     def _delete_message(self, params: JSON) -> bool:
         self._find_message(params, "delete").deleted = True
@@ -1241,8 +1253,11 @@ class FakeBotAPI:
         return True
 
     def _set_chat_menu_button(self, params: JSON) -> bool:
+        """A chat's menu button (no chat: every private chat's default); checked as Telegram."""
         chat_id = self._chat_id(params) if params.get("chat_id") is not None else None
-        self.menu_buttons[chat_id] = params.get("menu_button") or {"type": "default"}
+        if chat_id is not None and self.chats.get(chat_id, {}).get("type", "private") != "private":
+            raise bad_request("chat not found")  # menu buttons exist in private chats only
+        self.menu_buttons[chat_id] = rules.check_menu_button(params.get("menu_button"))
         return True
 
     def _answer_inline_query(self, params: JSON) -> bool:

@@ -361,7 +361,37 @@ def check_reply_markup(markup: Any) -> dict[str, Any] | None:
         url = button.get("url")
         if "url" in button and not _BUTTON_URL_RE.fullmatch(str(url)):
             raise Rejected(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+        if "web_app" in button:
+            check_web_app(button["web_app"])
     return markup
+
+
+def check_web_app(info: Any) -> None:
+    """A ``WebAppInfo``: Telegram opens Mini Apps over HTTPS only. The sandbox serves its app
+    on 127.0.0.1 over plain HTTP, which this double (not Telegram) lets through."""
+    url = info.get("url") if isinstance(info, dict) else None
+    if not isinstance(url, str) or not (
+        url.startswith("https://") or url.startswith(("http://127.0.0.1", "http://localhost"))
+    ):
+        raise Rejected("BUTTON_URL_INVALID")
+
+
+def has_web_app_button(markup: dict[str, Any] | None) -> bool:
+    rows = (markup or {}).get("inline_keyboard") or []
+    return any("web_app" in button for row in rows for button in row)
+
+
+def check_menu_button(button: Any) -> dict[str, Any]:
+    """setChatMenuButton's ``menu_button``: commands, default, or web_app with text and URL."""
+    if button is None:
+        return {"type": "default"}
+    if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
+        raise Rejected("can't parse menu button")
+    if button["type"] == "web_app":
+        if not isinstance(button.get("text"), str) or not button["text"].strip():
+            raise Rejected("BUTTON_TEXT_INVALID")
+        check_web_app(button.get("web_app"))
+    return button
 
 
 def check_commands(commands: Any) -> list[dict[str, Any]]:

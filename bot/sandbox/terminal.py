@@ -14,6 +14,7 @@ import codecs
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bot.app import build_application, serve
 from bot.config import Settings
@@ -28,6 +30,7 @@ from bot.logs import install_loop_handler, setup_logging
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.samples import seed_samples
 from bot.sandbox.terminal_render import Button, ChatView, numbered_buttons
+from bot.web.auth import sign_user
 from storage.articles import count_articles
 from storage.db import Database
 
@@ -64,8 +67,15 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
         # The one user is an editor too, so /post, /feeds and /stats can be tried here; local
         # pages and feeds are what one tries in a sandbox: the fetch guard lets them in.
         editors = settings.editor_ids | {USER_ID}
-        sandbox_settings = settings.model_copy(
-            update={"database": database, "editor_ids": editors, "fetch_allow_private": True}
+        port = _free_port(settings.http_host, settings.http_port)
+        sandbox_settings = settings.model_copy(  # model_copy: the sandbox's plain-HTTP app is
+            update={  # allowed here on purpose, where HERALD_WEBAPP_URL insists on HTTPS
+                "database": database,
+                "editor_ids": editors,
+                "fetch_allow_private": True,
+                "http_port": port,
+                "webapp_url": f"http://{settings.http_host}:{port}/app/",
+            }
         )
         code = await _run(sandbox_settings, f"{database} ({articles:,} articles)", log_path)
     return code
@@ -117,7 +127,7 @@ async def _run(settings: Settings, database: str, log_path: Path) -> int:
             try:
                 started = await _started(fake, server, quit_)
                 if started:
-                    view.banner(database, log_path)
+                    view.banner(database, log_path, _app_link(settings))
                     await _first_of(_converse(fake, view), server, quit_)
             finally:
                 stop.set()
@@ -125,6 +135,25 @@ async def _run(settings: Settings, database: str, log_path: Path) -> int:
     ok = stopped and (started or quit_.is_set())
     view.goodbye(ok)
     return 0 if ok else 1
+
+
+def _free_port(host: str, preferred: int) -> int:
+    """``preferred`` when it is free, else any free port: two sandboxes may run at once."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError(f"no free port on {host}")
+
+
+def _app_link(settings: Settings) -> str:
+    """The Mini App's address with initData signed for the sandbox's reader in its hash, the
+    way Telegram opens it, so the browser and the terminal are the same person."""
+    init_data = sign_user(SANDBOX_TOKEN, USER_ID, first_name="You")
+    return f"{settings.webapp_url}#tgWebAppData={quote(init_data, safe='')}"
 
 
 async def _started(fake: FakeBotAPI, server: asyncio.Task[None], quit_: asyncio.Event) -> bool:

@@ -136,11 +136,8 @@ def keyboard_rows(reply_markup: dict[str, Any] | None) -> list[list[Button]]:
             data = raw.get("callback_data")
             if data is not None:
                 number += 1
-            row.append(
-                Button(
-                    number if data is not None else None, raw.get("text", ""), data, raw.get("url")
-                )
-            )
+            url = raw.get("url") or (raw.get("web_app") or {}).get("url")  # a Mini App: its page
+            row.append(Button(number if data is not None else None, raw.get("text", ""), data, url))
         rows.append(row)
     return rows
 
@@ -267,13 +264,15 @@ class ChatView:
         reason = (call.error or {}).get("description", "?")
         self._block(f"⚠ Telegram refused Herald's {call.method}: {reason}")
 
-    def banner(self, database: str, log_path: Path) -> None:
+    def banner(self, database: str, log_path: Path, app_url: str | None = None) -> None:
         title = _styled("Herald sandbox", BOLD, self.color)
+        app = f"  Mini App: {app_url}\n" if app_url else ""
         self._write(
             f"{title}: you are chatting with the real Herald bot, offline,\n"
             "through a fake Telegram on this computer.\n"
             f"  Database: {database}\n"
             f"  Log:      {log_path}\n"
+            f"{app}"
             "Type /latest, /search flood barrier, /help; type a number to press a button; "
             "Ctrl-D quits.\n"
             "You are an editor here too: end a line with \\ to go on on the next one, e.g.\n"

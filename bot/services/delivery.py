@@ -96,6 +96,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._urgent = False
         self._pruned = 0.0
+        # Article id → the Mini App's direct link to it (set at start-up when Herald has one).
+        self.app_link: Callable[[int], str | None] = lambda article_id: None
         self.sent = 0  # counters for logs and benchmarks
         self.retried_after_429 = 0
 
@@ -413,7 +415,9 @@ class DeliveryWorker:
         for _attempt in range(3):
             version = self._versions.get(article_id, 0)
             with i18n.use(language):
-                prepared = await prepare(self._db, article_id, int(self.clock()))
+                prepared = await prepare(
+                    self._db, article_id, int(self.clock()), self.app_link(article_id)
+                )
             if self._versions.get(article_id, 0) == version:
                 break  # no correction landed while it was read: safe to keep
         else:
@@ -475,13 +479,15 @@ class DeliveryWorker:
         heapq.heapify(self._waiting)
 
 
-async def prepare(db: Database, article_id: int, now: int) -> Prepared | None:
+async def prepare(
+    db: Database, article_id: int, now: int, app_link: str | None = None
+) -> Prepared | None:
     """The calls that send, correct or retract the push of ``article_id``, rendered once."""
     article = await articles.get_article(db, article_id)
     if article is None:
         return None
     view = ArticleView(article, await articles.headlines(db, await related_ids(db, article_id)))
-    return push.prepared(view, article.updated_at or now)
+    return push.prepared(view, article.updated_at or now, app_link)
 
 
 def _private(delivery: Delivery) -> bool:

@@ -134,6 +134,19 @@ async def choose_window(db: Database, fts: str) -> int:
     return 0
 
 
+async def find(
+    db: Database, text: str, page: int, page_size: int, now: int | None = None
+) -> SearchPage | None:
+    """A page of results for ``text`` without saving the search: the Mini App searches as the
+    reader types, and keeps the query itself. Same window, syntax and ranking as /search."""
+    fts = build_fts_query(text)
+    if fts is None:
+        return None
+    now = int(time.time()) if now is None else now
+    saved = search_store.SavedSearch(0, 0, text, await choose_window(db, fts), now)
+    return await _page(db, saved, fts, max(page, 0), page_size)
+
+
 async def search_page(
     db: Database, chat_id: int, search_id: int, page: int, page_size: int
 ) -> SearchPage:
