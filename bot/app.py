@@ -8,11 +8,13 @@ from functools import partial
 
 from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import i18n, rendering
+from bot import i18n, metrics, rendering
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
+from bot.observe import ObservedApplication
 from bot.rate_limit import SharedRateLimiter
 from bot.sender import BroadcastSender
 from bot.services import search
@@ -49,6 +51,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     pacer, chat_pacer = GlobalPacer(settings.broadcast_rate), ChatPacer()
     app = (
         ApplicationBuilder()
+        .application_class(ObservedApplication)
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url)
@@ -135,8 +138,12 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             await register_commands(app)
             await set_menu_button(app, settings)
             app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await app.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
+            )
             await app.start()
+            services.running = lambda: app.running and app.updater.running
+            metrics.LEADER.set(1)  # one instance: it runs everything (PostgreSQL work: elected)
             log.info("Herald is running as @%s", app.bot.username)
             await _until_stopped(stop, worker)
             log.info("stopping")
@@ -151,6 +158,11 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             await sender.close()
             await web.stop()
             await services.db.close()
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    """One line per failed poll (PTB's default logs a traceback each time); PTB retries."""
+    log.warning("polling for updates failed, retrying: %s", exc)
 
 
 async def _until_stopped(stop: asyncio.Event, worker: asyncio.Task[None]) -> None:

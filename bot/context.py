@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext, ExtBot
@@ -23,6 +24,8 @@ class Services:
     db: Database
     admins: AdminCache = field(default_factory=AdminCache)
     worker: DeliveryWorker | None = None
+    # True while updates are being taken and handled (polling or webhook intake): /readyz.
+    running: Callable[[], bool] = field(default=lambda: False)
 
     def outbox_changed(self, *, urgent: bool = False) -> None:
         """Something was queued: let the delivery worker look now rather than at its next poll.

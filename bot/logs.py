@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
+
+from bot import log_context
 
 
 class RedactSecrets(logging.Filter):
@@ -25,10 +29,48 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(level: int, secrets: list[str], stream: object = None) -> None:
+class JsonFormatter(logging.Formatter):
+    """``HERALD_LOG_FORMAT=json``: one JSON object a line for log collectors.
+
+    Keys: time (UTC, ISO 8601), level, logger, message, and inside a handler or a send the
+    update_id and chat_id (``bot.log_context``); a traceback goes in ``exc``. The finished line
+    is redacted once more: a traceback can quote a URL that holds the token.
+    """
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        update_id, chat_id = log_context.UPDATE_ID.get(), log_context.CHAT_ID.get()
+        if update_id is not None:
+            line["update_id"] = update_id
+        if chat_id is not None:
+            line["chat_id"] = chat_id
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        text = json.dumps(line, ensure_ascii=False, default=str)
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+
+def setup_logging(
+    level: int, secrets: list[str], stream: object = None, *, json_lines: bool = False
+) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+        JsonFormatter(secrets)
+        if json_lines
+        else logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+        )
     )
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
