@@ -19,6 +19,7 @@ from bot.rate_limit import SharedRateLimiter
 from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
+from bot.services.intake import IntakeWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.web import strings as web_strings
 from bot.web.context import direct_link
@@ -133,24 +134,35 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
         )
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         polling = asyncio.create_task(feeds.run_poller(app, services, stop), name="feeds")
+        # Updates stop first at SIGTERM: intake finishes or hands back before the rest stops.
+        taking = asyncio.Event()
+        intake: asyncio.Task[None] | None = None
         try:
             await web.start()
             await register_commands(app)
             await set_menu_button(app, settings)
             app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
-            await app.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
-            )
+            if settings.webhook_url:
+                intake = await _start_webhook(app, services, settings, taking)
+            else:
+                await app.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
+                )
             await app.start()
-            services.running = lambda: app.running and app.updater.running
+            services.running = lambda: app.running and (
+                app.updater.running or bool(services.intake and services.intake.running)
+            )
             metrics.LEADER.set(1)  # one instance: it runs everything (PostgreSQL work: elected)
             log.info("Herald is running as @%s", app.bot.username)
             await _until_stopped(stop, worker)
             log.info("stopping")
         finally:
-            stop.set()
+            taking.set()
             if app.updater.running:
                 await app.updater.stop()
+            if intake is not None:
+                await intake
+            stop.set()
             if app.running:
                 await app.stop()
             await worker
@@ -158,6 +170,26 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             await sender.close()
             await web.stop()
             await services.db.close()
+
+
+async def _start_webhook(
+    app: Application, services: Services, settings: Settings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """Webhook mode: the intake claim loop runs and Telegram is told where to POST."""
+
+    async def process(payload: dict) -> None:
+        await app.process_update(Update.de_json(payload, app.bot))
+
+    services.intake = IntakeWorker(services.db, process, lease=settings.intake_lease)
+    task = asyncio.create_task(services.intake.run(stop), name="intake")
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+    log.info("taking updates by webhook at %s", settings.webhook_url)
+    return task
 
 
 def _polling_failed(exc: TelegramError) -> None:

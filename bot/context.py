@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.services.chats import AdminCache
 from bot.services.delivery import DeliveryWorker
+from bot.services.intake import IntakeWorker
 from storage.chat_settings import ChatSettings
 from storage.db import Database
 
@@ -24,6 +25,7 @@ class Services:
     db: Database
     admins: AdminCache = field(default_factory=AdminCache)
     worker: DeliveryWorker | None = None
+    intake: IntakeWorker | None = None  # webhook mode: the claim loop the webhook wakes
     # True while updates are being taken and handled (polling or webhook intake): /readyz.
     running: Callable[[], bool] = field(default=lambda: False)
 

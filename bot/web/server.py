@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.context import Services
-from bot.web import api, ops
+from bot.web import api, ops, webhook
 from bot.web.context import SERVICES, WebContext
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def make_app(context: WebContext) -> web.Application:
     add_webapp_routes(app)
     api.add_routes(app)
     ops.add_routes(app)  # /healthz, /readyz, /metrics
+    webhook.add_routes(app, context.services.settings.webhook_url)
     return app
 
 
