@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import sqlite3
 import time
@@ -21,7 +22,15 @@ from bot.sandbox.fake_api import FakeBotAPI
 from bot.web.webhook import SECRET_HEADER
 from storage import intake
 from storage.db import Database
-from tests.factories import READER, Herald, article, eventually, settings_for, store
+from tests.factories import (
+    READER,
+    Herald,
+    article,
+    eventually,
+    settings_for,
+    start_bot_process,
+    store,
+)
 
 SECRET = "webhook_SECRET-123"
 
@@ -191,3 +200,51 @@ async def test_an_update_claimed_by_a_dead_process_is_processed(
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)
+
+
+async def test_sigterm_finishes_or_hands_back_and_exits_0(tmp_path: Path) -> None:
+    """A real ``python -m bot`` in webhook mode, SIGTERMed while it handles updates."""
+    database = tmp_path / "h.db"
+    port = free_port()
+    async with FakeBotAPI() as api:
+        mark = api.mark()
+        process = await start_bot_process(
+            api,
+            database,
+            tmp_path,
+            http_port=str(port),
+            webhook_url=f"http://127.0.0.1:{port}/telegram/hook",
+            webhook_secret=SECRET,
+        )
+        try:
+            await api.wait_for("setWebhook", after=mark, timeout=30)
+            api.latency = 20.0  # from now on every reply hangs: handlers are in flight at SIGTERM
+            for reader in range(3001, 3013):
+                api.send_text("/start", chat_id=reader)
+            reader_db = sqlite3.connect(database)
+
+            async def claimed() -> bool:
+                held = reader_db.execute(
+                    "SELECT count(*) FROM intake WHERE status = 'pending' "
+                    "AND claimed_by IS NOT NULL"
+                ).fetchone()[0]
+                return held > 0
+
+            await eventually(claimed, within=15)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), timeout=10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+            _, stderr = await process.communicate()
+    log = stderr.decode()
+    assert process.returncode == 0, log[-2000:]
+    left = reader_db.execute(
+        "SELECT count(*) FROM intake WHERE status = 'pending' AND claimed_by IS NOT NULL"
+    ).fetchone()[0]
+    handed_back = reader_db.execute(
+        "SELECT count(*) FROM intake WHERE status = 'pending' AND attempts > 0"
+    ).fetchone()[0]
+    reader_db.close()
+    assert left == 0 and handed_back >= 1 and "handed back" in log
+    assert SECRET not in log and api.token not in log

@@ -64,7 +64,7 @@ class IntakeWorker:
         *,
         lease: float,
         concurrency: int = 8,
-        grace: float = 5.0,
+        grace: float = 4.0,  # SIGTERM → exit within 10 s, with time for the rest of shutdown
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
