@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import WEB_KEY
@@ -164,3 +166,22 @@ async def test_json_log_lines_carry_update_and_chat(tmp_path: Path, api: FakeBot
     text = "\n".join(lines)
     assert "Traceback" not in text
     assert api.token not in text and api.token.split(":")[1] not in text
+
+
+async def test_unreachable_bot_api_logs_one_line_per_delivery_retry(
+    herald: Herald, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await herald.send("/subscribe")
+    await herald.api.stop()  # Telegram is gone: nothing listens on its port any more
+    await herald.publish(article("Nobody hears this", "Yet."))
+
+    def retries() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "failed, retry in" in r.getMessage()]
+
+    async def retried_twice() -> bool:
+        return len(retries()) >= 2
+
+    await eventually(retried_twice, within=15)
+    assert all(r.exc_info is None and "could not connect" in r.getMessage() for r in retries())
+    assert not [r for r in caplog.records if r.exc_info and r.name.startswith("bot")]

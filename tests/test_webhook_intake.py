@@ -100,6 +100,12 @@ async def test_missing_or_wrong_secret_is_refused_and_nothing_stored(hooked: Hoo
     assert await hooked.rows() == []
 
 
+async def test_a_body_over_the_cap_is_refused(hooked: Hooked) -> None:
+    huge = {"update_id": 78, "message": _message("x" * (hooked.herald.settings.webhook_max_bytes))}
+    assert await hooked.post(huge) == 413
+    assert await hooked.rows() == []
+
+
 async def test_the_same_update_posted_three_times_is_handled_once(hooked: Hooked) -> None:
     api = hooked.herald.api
     update = {
