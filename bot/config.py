@@ -231,6 +231,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "HERALD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across settings: its message names them
+            raise ConfigError(f"Invalid settings: {message}") from None
+        name = "HERALD_" + str(first["loc"][0]).upper()
         raise ConfigError(f"Invalid setting {name}: {message}") from None

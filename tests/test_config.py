@@ -41,6 +41,9 @@ def test_env_file_and_editor_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         ("HERALD_LOG_LEVEL", "loud", "HERALD_LOG_LEVEL"),
         ("HERALD_API_BASE_URL", "ftp://x", "HERALD_API_BASE_URL"),
         ("HERALD_PAGE_SIZE", "0", "HERALD_PAGE_SIZE"),
+        ("HERALD_LOG_FORMAT", "xml", "HERALD_LOG_FORMAT"),
+        ("HERALD_WEBHOOK_SECRET", "has spaces", "HERALD_WEBHOOK_SECRET"),
+        ("HERALD_WEBHOOK_URL", "https://news.example.org/hook", "needs HERALD_WEBHOOK_SECRET"),
     ],
 )
 def test_bad_value_names_the_setting(

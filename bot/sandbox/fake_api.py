@@ -13,6 +13,10 @@ The user side (``send_text``, ``send_document``, ``send_photo``, ``press_button`
 ``send_inline_query``...) queues updates that ``getUpdates`` delivers; inline answers are checked
 like Telegram checks them (:mod:`bot.sandbox.fake_inline`) and kept for ``inline_answer``.
 
+Webhooks: after ``setWebhook`` the queued updates are POSTed to the bot's URL with the secret
+header instead (``getUpdates`` then answers 409), repeated until answered 2xx; ``webhook``
+shows the URL, the secret and what was delivered (:mod:`bot.sandbox.fake_webhook`).
+
 Files: what the bot uploads (``sendPhoto``, ``sendDocument``) and what users send is kept in
 ``files`` by file_id; ``getFile`` gives it a ``file_path`` and ``GET /file/bot<token>/<path>``
 serves the bytes, so a handler that downloads a user's file runs PTB's real download code.
