@@ -56,6 +56,17 @@ async def mark_done(db: Database, update_id: int, worker: str, now: float) -> No
     )
 
 
+async def extend(db: Database, worker: str, update_ids: list[int], until: float) -> None:
+    """Renew ``worker``'s lease on rows it is still handling (a slow handler keeps its row)."""
+    if update_ids:
+        marks = ", ".join("?" * len(update_ids))
+        await db.execute(
+            f"UPDATE intake SET lease_until = ? WHERE claimed_by = ? AND status = 'pending' "
+            f"AND update_id IN ({marks})",
+            (until, worker, *update_ids),
+        )
+
+
 async def release(db: Database, worker: str) -> int:
     """Hand back every pending row ``worker`` holds (shutdown): others may claim them now."""
     return await db.execute_changes(

@@ -254,3 +254,18 @@ async def test_sigterm_finishes_or_hands_back_and_exits_0(tmp_path: Path) -> Non
     reader_db.close()
     assert left == 0 and handed_back >= 1 and "handed back" in log
     assert SECRET not in log and api.token not in log
+
+
+async def test_a_slow_update_keeps_its_lease_and_is_handled_once(hooked: Hooked) -> None:
+    """The lease (2 s here) runs out while the reply takes 3.5 s: it is renewed, not lost."""
+    api = hooked.herald.api
+    api.latency = 3.5
+    update = api.send_text("/start", chat_id=READER)
+
+    async def done() -> bool:
+        return [(u, s) for u, s, _ in await hooked.rows()] == [(update["update_id"], "done")]
+
+    await eventually(done, within=15)
+    attempts = await hooked.db.scalar("SELECT attempts FROM intake")
+    assert attempts == 1
+    assert len([c for c in api.calls_of("sendMessage") if int(c.params["chat_id"]) == READER]) == 1

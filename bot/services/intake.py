@@ -26,7 +26,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-POLL = 0.5  # seconds between looks for rows stored by other instances or whose lease ran out
+POLL = 0.3  # seconds between looks for rows stored by other instances or whose lease ran out
 DB_RETRY = 1.0
 KEEP_DONE = 86_400  # handled rows kept this long: Telegram's repeats of them are recognised
 PRUNE_EVERY = 3_600
@@ -76,8 +76,9 @@ class IntakeWorker:
         self.name = worker_name()
         self.running = False
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], int] = {}  # in flight → its update_id
         self._pruned = 0.0
+        self._renewed = 0.0
 
     def wake(self) -> None:
         """An update was stored or finished: look for work now."""
@@ -90,6 +91,7 @@ class IntakeWorker:
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    await self._renew()
                     await self._claim()
                     await self._prune()
                     wait = POLL
@@ -108,8 +110,18 @@ class IntakeWorker:
         claimed = await intake.claim(self._db, self.name, room, self._clock(), self._lease)
         for row in claimed:
             task = asyncio.create_task(self._handle(row), name=f"intake-{row.update_id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks[task] = row.update_id
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    async def _renew(self) -> None:
+        """Every third of a lease, extend the leases of what is still being handled."""
+        now = self._clock()
+        if self._tasks and now - self._renewed >= self._lease / 3:
+            self._renewed = now
+            await intake.extend(self._db, self.name, list(self._tasks.values()), now + self._lease)
 
     async def _handle(self, row: intake.Claimed) -> None:
         try:
