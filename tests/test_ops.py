@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import signal
@@ -13,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import WEB_KEY
+from bot.logs import JsonFormatter
 from bot.sandbox.fake_api import FakeBotAPI
 from storage import outbox
 from tests.factories import (
@@ -185,3 +187,29 @@ async def test_unreachable_bot_api_logs_one_line_per_delivery_retry(
     await eventually(retried_twice, within=15)
     assert all(r.exc_info is None and "could not connect" in r.getMessage() for r in retries())
     assert not [r for r in caplog.records if r.exc_info and r.name.startswith("bot")]
+
+
+async def test_json_lines_of_a_send_carry_its_chat(herald: Herald) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter([herald.api.token]))
+    delivery_log = logging.getLogger("bot.services.delivery")
+    delivery_log.addHandler(handler)
+    level = delivery_log.level
+    delivery_log.setLevel(logging.INFO)
+    try:
+        await herald.send("/subscribe")
+        herald.api.fail_chat(READER, "blocked")
+        await herald.publish(article("Blocked reader story", "Never arrives."))
+
+        async def paused() -> bool:
+            return "paused" in stream.getvalue()
+
+        await eventually(paused)
+    finally:
+        delivery_log.removeHandler(handler)
+        delivery_log.setLevel(level)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    line = next(r for r in records if "paused" in r["message"])
+    assert line["chat_id"] == READER and "update_id" not in line
+    assert line["logger"] == "bot.services.delivery" and line["level"] == "INFO"
