@@ -52,13 +52,18 @@ def main(argv: list[str] | None = None) -> int:
         if not args.file.is_file():
             print(f"herald: no such file: {args.file}", file=sys.stderr)
             return 2
-        setup_logging(settings.log_level_number, [token])
+        setup_logging(
+            settings.log_level_number, [token], json_lines=settings.log_format == "json"
+        )
         return asyncio.run(_import(settings, args.file, args.push))
     if command == "sandbox":
         from bot.sandbox.terminal import run_sandbox
 
         return asyncio.run(run_sandbox(settings, getattr(args, "database", None)))
-    setup_logging(settings.log_level_number, [token])
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    setup_logging(
+        settings.log_level_number, [token, secret], json_lines=settings.log_format == "json"
+    )
     return asyncio.run(_run(settings, token))
 
 

@@ -8,17 +8,20 @@ from functools import partial
 
 from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot import i18n
+from bot import i18n, metrics
 from bot.config import Settings
 from bot.context import SERVICES_KEY, HeraldContext, Services
+from bot.observe import ObservedApplication
 from bot.rate_limit import SharedRateLimiter
 from bot.rendering.reading import COMMANDS
 from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.http_fetch import AddressGuard
+from bot.services.intake import IntakeWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.web import strings as web_strings
 from bot.web.context import direct_link
@@ -51,6 +54,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     pacer, chat_pacer = GlobalPacer(settings.broadcast_rate), ChatPacer()
     app = (
         ApplicationBuilder()
+        .application_class(ObservedApplication)
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url)
@@ -136,20 +140,35 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
         )
         worker = asyncio.create_task(services.worker.run(stop), name="delivery")
         polling = asyncio.create_task(feeds.run_poller(app, services, stop), name="feeds")
+        # Updates stop first at SIGTERM: intake finishes or hands back before the rest stops.
+        taking = asyncio.Event()
+        intake: asyncio.Task[None] | None = None
         try:
             await web.start()
             await register_commands(app)
             await set_menu_button(app, settings)
             app.job_queue.run_repeating(_housekeeping, interval=3600, first=60)
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            if settings.webhook_url:
+                intake = await _start_webhook(app, services, settings, taking)
+            else:
+                await app.updater.start_polling(
+                    allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
+                )
             await app.start()
+            services.running = lambda: app.running and (
+                app.updater.running or bool(services.intake and services.intake.running)
+            )
+            metrics.LEADER.set(1)  # one instance: it runs everything (PostgreSQL work: elected)
             log.info("Herald is running as @%s", app.bot.username)
             await _until_stopped(stop, worker)
             log.info("stopping")
         finally:
-            stop.set()
+            taking.set()
             if app.updater.running:
                 await app.updater.stop()
+            if intake is not None:
+                await intake
+            stop.set()
             if app.running:
                 await app.stop()
             await worker
@@ -157,6 +176,31 @@ async def serve(app: Application, settings: Settings, stop: asyncio.Event) -> No
             await sender.close()
             await web.stop()
             await services.db.close()
+
+
+async def _start_webhook(
+    app: Application, services: Services, settings: Settings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """Webhook mode: the intake claim loop runs and Telegram is told where to POST."""
+
+    async def process(payload: dict) -> None:
+        await app.process_update(Update.de_json(payload, app.bot))
+
+    services.intake = IntakeWorker(services.db, process, lease=settings.intake_lease)
+    task = asyncio.create_task(services.intake.run(stop), name="intake")
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+    log.info("taking updates by webhook at %s", settings.webhook_url)
+    return task
+
+
+def _polling_failed(exc: TelegramError) -> None:
+    """One line per failed poll (PTB's default logs a traceback each time); PTB retries."""
+    log.warning("polling for updates failed, retrying: %s", exc)
 
 
 async def _until_stopped(stop: asyncio.Event, worker: asyncio.Task[None]) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="Comma-separated Telegram user ids of the editors (owners).",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line a record; json: one JSON object a line (time, "
+        "level, logger, message, update_id and chat_id) for log collectors.",
+    )
     page_size: int = Field(default=5, ge=1, le=10, description="Articles per /latest page.")
     broadcast_rate: float = Field(
         default=25.0,
@@ -137,6 +142,38 @@ class Settings(BaseSettings):
         "groups and channels then link to t.me/<bot>/<name>?startapp=<article>.",
     )
 
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public HTTPS address Telegram POSTs updates to (it must reach "
+        "/telegram/webhook on Herald's HTTP server). Unset: long polling.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token with every update "
+        "(1-256 of A-Z a-z 0-9 _ -). Required with HERALD_WEBHOOK_URL.",
+    )
+    webhook_max_bytes: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        le=50_000_000,
+        description="Largest update body the webhook accepts.",
+    )
+    intake_lease: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="Seconds an instance may hold a claimed webhook update before another "
+        "instance may take it over.",
+    )
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else None
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("must be 1-256 letters, digits, _ or - (Telegram's rule)")
+        return value
+
     @field_validator("webapp_url")
     @classmethod
     def _https_url(cls, value: str | None) -> str | None:
@@ -181,6 +218,12 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("HERALD_WEBHOOK_URL needs HERALD_WEBHOOK_SECRET")
+        return self
+
     @property
     def file_url(self) -> str:
         """The Bot API file URL: explicit, or Telegram's convention derived from the base URL."""
@@ -205,6 +248,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "HERALD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"]:  # a rule across settings: its message names them
+            raise ConfigError(f"Invalid settings: {message}") from None
+        name = "HERALD_" + str(first["loc"][0]).upper()
         raise ConfigError(f"Invalid setting {name}: {message}") from None

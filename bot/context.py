@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext, ExtBot
@@ -9,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.services.delivery import DeliveryWorker
 from bot.services.http_fetch import AddressGuard
+from bot.services.intake import IntakeWorker
 from storage.chat_settings import ChatSettings
 from storage.db import Database
 
@@ -23,6 +25,9 @@ class Services:
     db: Database
     worker: DeliveryWorker | None = None
     fetch_guard: AddressGuard = field(default_factory=AddressGuard)  # built from the settings
+    intake: IntakeWorker | None = None  # webhook mode: the claim loop the webhook wakes
+    # True while updates are being taken and handled (polling or webhook intake): /readyz.
+    running: Callable[[], bool] = field(default=lambda: False)
 
     def outbox_changed(self, *, urgent: bool = False) -> None:
         """Something was queued: let the delivery worker look now rather than at its next poll.

@@ -11,11 +11,15 @@ aiosqlite every SQL statement with its parameters (search text, chat ids) at DEB
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+
+from bot import log_context
 
 log = logging.getLogger("herald")
 
@@ -49,10 +53,42 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
-def setup_logging(level: int, secrets: list[str], stream: object = None) -> None:
+class JsonFormatter(RedactingFormatter):
+    """``HERALD_LOG_FORMAT=json``: one JSON object a line for log collectors.
+
+    Keys: time (UTC, ISO 8601), level, logger, message, and inside a handler or a send the
+    update_id and chat_id (``bot.log_context``); a traceback goes in ``exc``. The finished line
+    is redacted as the plain lines are: a traceback can quote a URL that holds the token.
+    """
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__("%(message)s", "%Y-%m-%d %H:%M:%S", secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        update_id, chat_id = log_context.UPDATE_ID.get(), log_context.CHAT_ID.get()
+        if update_id is not None:
+            line["update_id"] = update_id
+        if chat_id is not None:
+            line["chat_id"] = chat_id
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return self.redact(json.dumps(line, ensure_ascii=False, default=str))
+
+
+def setup_logging(
+    level: int, secrets: list[str], stream: object = None, *, json_lines: bool = False
+) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
-        RedactingFormatter(
+        JsonFormatter(secrets)
+        if json_lines
+        else RedactingFormatter(
             "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S", secrets
         )
     )

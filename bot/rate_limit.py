@@ -18,6 +18,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot import metrics
 from bot.services.pacing import ChatPacer, GlobalPacer
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,11 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         if endpoint in COUNTED and isinstance(chat_id, int):
             await self._pace(chat_id)
         for attempt in range(MAX_RETRIES + 1):
+            metrics.TELEGRAM_REQUESTS.labels("reply", endpoint).inc()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                metrics.TELEGRAM_429.labels("reply").inc()
                 if attempt == MAX_RETRIES:
                     raise
                 wait = exc.retry_after

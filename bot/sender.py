@@ -32,6 +32,7 @@ import aiohttp
 from telegram import CallbackQuery, LinkPreviewOptions, Message
 from telegram.error import BadRequest
 
+from bot import metrics
 from bot.rendering.base import Rendered
 from bot.rendering.push import push_link_preview
 from storage.articles import Article
@@ -87,6 +88,16 @@ class Unknown:
 
 
 Outcome = Sent | RetryAfter | Blocked | Migrated | Transient | Rejected | Unknown
+# Each outcome's name in metrics and logs.
+OUTCOME_NAMES: dict[type, str] = {
+    Sent: "sent",
+    RetryAfter: "retry_after",
+    Blocked: "blocked",
+    Migrated: "migrated",
+    Transient: "transient",
+    Rejected: "rejected",
+    Unknown: "unknown",
+}
 
 # Telegram's descriptions for the two named rejections (lower case; matched as substrings).
 _NOT_MODIFIED = ("message is not modified",)
@@ -118,6 +129,7 @@ def outcome_of(http_status: int, body: dict[str, Any]) -> Outcome:
     if parameters.get("migrate_to_chat_id"):
         return Migrated(int(parameters["migrate_to_chat_id"]))
     if code == 429:
+        metrics.TELEGRAM_429.labels("broadcast").inc()
         return RetryAfter(float(parameters.get("retry_after") or 1))
     if code == 401:
         # The token stopped working (revoked?): every send would fail alike. Pause the lane
@@ -155,6 +167,7 @@ class BroadcastSender:
     async def call(self, method: str, payload: dict[str, Any]) -> Outcome:
         """POST ``payload`` as JSON to ``method`` and classify the answer."""
         assert self._session is not None, "start() first"
+        metrics.TELEGRAM_REQUESTS.labels("broadcast", method).inc()
         try:
             async with self._session.post(self._url + method, json=payload) as response:
                 try:

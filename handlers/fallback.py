@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
+from bot import metrics
 from bot.context import HeraldContext
 from bot.i18n import _
 from bot.rendering import base
@@ -37,6 +38,7 @@ async def stray_button(update: Update, context: HeraldContext) -> None:
 
 async def on_error(update: object, context: HeraldContext) -> None:
     """Log every failure with its update, and give the reader a short apology."""
+    metrics.HANDLER_ERRORS.inc()
     log.error("error while handling update %s", _describe(update), exc_info=context.error)
     if not isinstance(update, Update):
         return

@@ -308,3 +308,9 @@ async def mark_digest_sent(db: Database, delivery_ids: list[int], now: int) -> N
         " error = 'digest', updated_at = ? WHERE id = ? AND status = 'sending'",
         [(now, i) for i in delivery_ids],
     )
+
+
+async def count_by_status(db: Database) -> dict[str, int]:
+    """Rows by status (for /metrics and /readyz)."""
+    rows = await db.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+    return {row[0]: row[1] for row in rows}

@@ -50,6 +50,9 @@ def test_env_file_and_editor_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         ("HERALD_WEBAPP_SHORT_NAME", "no spaces", "HERALD_WEBAPP_SHORT_NAME"),
         ("HERALD_WEBAPP_MAX_AGE", "5", "HERALD_WEBAPP_MAX_AGE"),
         ("HERALD_HTTP_PORT", "70000", "HERALD_HTTP_PORT"),
+        ("HERALD_LOG_FORMAT", "xml", "HERALD_LOG_FORMAT"),
+        ("HERALD_WEBHOOK_SECRET", "has spaces", "HERALD_WEBHOOK_SECRET"),
+        ("HERALD_WEBHOOK_URL", "https://news.example.org/hook", "needs HERALD_WEBHOOK_SECRET"),
     ],
 )
 def test_bad_value_names_the_setting(

@@ -13,6 +13,10 @@ The user side (``send_text``, ``send_document``, ``send_photo``, ``press_button`
 ``send_inline_query``...) queues updates that ``getUpdates`` delivers; inline answers are checked
 like Telegram checks them (:mod:`bot.sandbox.fake_inline`) and kept for ``inline_answer``.
 
+Webhooks: after ``setWebhook`` the queued updates are POSTed to the bot's URL with the secret
+header instead (``getUpdates`` then answers 409), repeated until answered 2xx; ``webhook``
+shows the URL, the secret and what was delivered (:mod:`bot.sandbox.fake_webhook`).
+
 Files: what the bot uploads (``sendPhoto``, ``sendDocument``) and what users send is kept in
 ``files`` by file_id; ``getFile`` gives it a ``file_path`` and ``GET /file/bot<token>/<path>``
 serves the bytes, so a handler that downloads a user's file runs PTB's real download code.
@@ -28,6 +32,7 @@ work is O(1); ``record_calls=False`` stops growing ``calls`` in long benchmarks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -64,6 +69,7 @@ from bot.sandbox.fake_state import (
     canonical_key,
     decode_form_value,
 )
+from bot.sandbox.fake_webhook import Webhook, WebhookPusher, checked_webhook
 from bot.sandbox.telegram_html import ParsedText, Rejected
 
 __all__ = [
@@ -169,6 +175,7 @@ class FakeBotAPI:
             "sendDocument": {},
         }
         self._poll_generation = 0
+        self._webhook: WebhookPusher | None = None  # set: updates are POSTed, not polled
         self._stopping = False
         self._wakeup = asyncio.Event()
         self._methods: dict[str, Handler] = {
@@ -178,11 +185,8 @@ class FakeBotAPI:
             },
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": lambda p: {
-                "url": "",
-                "has_custom_certificate": False,
-                "pending_update_count": len(self._pending),
-            },
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
             "logOut": lambda p: True,
             "close": lambda p: True,
             "setMyCommands": self._set_my_commands,
@@ -237,6 +241,7 @@ class FakeBotAPI:
         """Release pending long polls (they return ``[]``) and shut the server down."""
         self._stopping = True
         self._notify()
+        await self._drop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -973,6 +978,12 @@ class FakeBotAPI:
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         """Long polling: confirm by offset, then wait up to ``timeout`` s for something new."""
+        if self._webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
         offset = as_int(params, "offset", required=False) or 0
         limit = min(max(as_int(params, "limit", required=False) or 100, 1), 100)
         try:
@@ -1007,10 +1018,47 @@ class FakeBotAPI:
             )
         return [] if self._stopping else deliverable()[:limit]
 
+    @property
+    def webhook(self) -> Webhook | None:
+        """The webhook set by the bot (its URL, secret, delivered ids, last error), if any."""
+        return self._webhook.hook if self._webhook is not None else None
+
     def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._pending.clear()
+        if self._webhook is not None:
+            pusher, self._webhook = self._webhook, None
+            asyncio.get_running_loop().create_task(pusher.stop())
         return True
+
+    def _set_webhook(self, params: JSON) -> bool:
+        if not params.get("url"):  # Telegram: an empty URL removes the webhook
+            return self._delete_webhook(params)
+        hook = checked_webhook(params)
+        if params.get("drop_pending_updates"):
+            self._pending.clear()
+        self._delete_webhook({})
+        self._webhook = WebhookPusher(hook, lambda: self._pending, self._take, lambda: self._wakeup)
+        self._webhook.start()
+        self._poll_generation += 1  # a long poll in progress ends with 409, as on Telegram
+        self._notify()
+        return True
+
+    def _get_webhook_info(self, params: JSON) -> JSON:
+        if self._webhook is None:
+            pending = len(self._pending)
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+        return self._webhook.hook.info(len(self._pending))
+
+    def _take(self, update: JSON) -> None:
+        """A webhook delivered ``update``: it leaves the queue."""
+        with contextlib.suppress(ValueError):
+            self._pending.remove(update)
+
+    async def _drop_webhook(self) -> None:
+        if self._webhook is not None:
+            pusher, self._webhook = self._webhook, None
+            await pusher.stop()
 
     def _set_my_commands(self, params: JSON) -> bool:
         self.commands[self._commands_key(params)] = rules.check_commands(params.get("commands"))

@@ -23,11 +23,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import i18n
+from bot import i18n, log_context, metrics
 from bot.config import Settings
 from bot.rendering import digest, push
 from bot.rendering.push import Prepared
 from bot.sender import (
+    OUTCOME_NAMES,
     Blocked,
     BroadcastSender,
     Gone,
@@ -277,6 +278,7 @@ class DeliveryWorker:
             self._changing.discard(key)
 
     async def _deliver_one(self, delivery: Delivery) -> None:
+        log_context.CHAT_ID.set(delivery.chat_id)  # this send's own task: its log lines
         if delivery.held:
             together = self._held_siblings(delivery.chat_id)
             together += await outbox.claim_held(self._db, delivery.chat_id, self.clock())
@@ -324,6 +326,7 @@ class DeliveryWorker:
                 break
         if isinstance(outcome, Sent):
             await outbox.mark_digest_sent(self._db, [d.id for d in rows], int(self.clock()))
+            metrics.DELIVERIES.labels("sent").inc(len(rows))
             self.sent += len(rows)
             return
         for row in rows:  # the digest failed: each row's outcome as if sent alone
@@ -430,6 +433,7 @@ class DeliveryWorker:
     async def _settle(self, delivery: Delivery, outcome: Outcome) -> None:
         """Write what happened to the outbox (and to the chat, for blocks and migrations)."""
         db, now = self._db, int(self.clock())
+        metrics.DELIVERIES.labels(OUTCOME_NAMES[type(outcome)]).inc()
         match outcome:
             case Sent(message_id):
                 self.sent += 1
@@ -463,6 +467,7 @@ class DeliveryWorker:
                     self._ready.append(replace(delivery, chat_id=moved_to, chat_kind="supergroup"))
             case Transient(reason) if delivery.attempts + 1 < MAX_ATTEMPTS:
                 delay = min(60.0, 2.0**delivery.attempts) * random.uniform(0.8, 1.2)
+                log.warning("delivery %s failed, retry in %.0f s: %s", delivery.id, delay, reason)
                 await outbox.retry_later(db, delivery.id, self.clock() + delay, reason, now)
             case Unknown(reason) if self._resend_unknown and delivery.attempts + 1 < MAX_ATTEMPTS:
                 await outbox.retry_later(db, delivery.id, self.clock(), reason, now)

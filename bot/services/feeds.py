@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot import metrics
 from bot.services import feed_caps
 from bot.services.feed_fetch import (
     FeedEntry,
@@ -147,6 +148,8 @@ class FeedPoller:
                 wait = 60.0
                 try:
                     report = await _unless_stopped(stop, self.poll_once())
+                    if report is not None:
+                        metrics.FeedPolls.finished()
                     if report is not None and report.feeds:
                         log.info("feeds polled: %s", report)
                     wait = await self._seconds_to_next()
@@ -202,11 +205,13 @@ class FeedPoller:
             )
             if got is None:
                 report.not_modified += 1
+                metrics.FEED_FETCHES.labels("not_modified").inc()
                 return _Fetched(feed, FetchOutcome(now, now + policy.interval))
             digest = hashlib.sha256(got.body).hexdigest()
             outcome = FetchOutcome(now, now + policy.interval, got.etag, got.last_modified, digest)
             if digest == feed.body_hash:  # a server without validators sent the same bytes
                 report.not_modified += 1
+                metrics.FEED_FETCHES.labels("not_modified").inc()
                 return _Fetched(feed, outcome)
             source = feed.title or urlsplit(got.url).hostname or got.url
             parsed = await self._parsers.read(
@@ -220,6 +225,7 @@ class FeedPoller:
             await self._failed(feed, now, f"internal error ({type(exc).__name__})", report)
             return None
         report.fetched += 1
+        metrics.FEED_FETCHES.labels("fetched").inc()
         return _Fetched(feed, replace(outcome, title=parsed.title or None), parsed)
 
     async def _write(
@@ -371,6 +377,7 @@ class FeedPoller:
     async def _failed(self, feed: Feed, now: int, error: str, report: PollReport) -> None:
         """Count the failure, back off exponentially, tell the editors once at the threshold."""
         report.failed += 1
+        metrics.FEED_FETCHES.labels("failed").inc()
         errors = feed.errors + 1
         log.warning("feed %s failed (%d in a row): %s", feed.url, errors, error)
         await store.record_failure(self.db, feed.id, errors, error, now, self._backoff(now, errors))

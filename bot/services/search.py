@@ -21,6 +21,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from bot import metrics
 from storage import search as search_store
 from storage.db import Database
 
@@ -112,11 +113,12 @@ async def start_search(
     fts = build_fts_query(text)
     if fts is None:
         return None
-    min_rowid = await choose_window(db, fts)
-    now = int(time.time()) if now is None else now
-    search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
-    saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
-    return await _page(db, saved, fts, 0, page_size)
+    with metrics.SEARCH_SECONDS.time():
+        min_rowid = await choose_window(db, fts)
+        now = int(time.time()) if now is None else now
+        search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
+        saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
+        return await _page(db, saved, fts, 0, page_size)
 
 
 async def choose_window(db: Database, fts: str) -> int:
@@ -143,8 +145,9 @@ async def find(
     if fts is None:
         return None
     now = int(time.time()) if now is None else now
-    saved = search_store.SavedSearch(0, 0, text, await choose_window(db, fts), now)
-    return await _page(db, saved, fts, max(page, 0), page_size)
+    with metrics.SEARCH_SECONDS.time():
+        saved = search_store.SavedSearch(0, 0, text, await choose_window(db, fts), now)
+        return await _page(db, saved, fts, max(page, 0), page_size)
 
 
 async def search_page(

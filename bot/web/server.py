@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.context import Services
-from bot.web import api
+from bot.web import api, ops, webhook
 from bot.web.context import SERVICES, WebContext
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ def make_app(context: WebContext) -> web.Application:
     app[SERVICES] = context
     add_webapp_routes(app)
     api.add_routes(app)
-    # Issue 9: webhook intake, /healthz, /readyz and /metrics are added here.
+    ops.add_routes(app)  # /healthz, /readyz, /metrics
+    webhook.add_routes(app, context.services.settings.webhook_url)
     return app
 
 
