@@ -2,6 +2,8 @@
 
 Every setting has the ``HERALD_`` prefix and is documented in ``.env.example``. ``Settings`` is
 built once in ``bot.__main__`` and passed down; nothing reads the environment anywhere else.
+An empty (or blank) value means the setting's default, whatever its type: ``.env.example`` leaves
+settings empty to mean exactly that, so ``HERALD_PAGE_SIZE=`` must not be an error.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -94,10 +96,22 @@ class Settings(BaseSettings):
         "(at-most-once: a timed-out send may already have arrived).",
     )
 
-    @field_validator("api_base_url")
+    @model_validator(mode="before")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _empty_means_default(cls, values: object) -> object:
+        """Drop blank values so every setting, numbers and flags included, takes its default."""
+        if isinstance(values, dict):
+            return {
+                name: value
+                for name, value in values.items()
+                if not (isinstance(value, str) and not value.strip())
+            }
+        return values
+
+    @field_validator("api_base_url", "api_file_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
 
