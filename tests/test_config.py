@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,3 +72,17 @@ def test_token_is_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_BOT_TOKEN", "123:SECRET")
     settings = load_settings()
     assert "SECRET" not in repr(settings) and "SECRET" not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_value_means_the_default_for_every_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, blank: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    names = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
+    for name in names[: len(names) // 2]:
+        monkeypatch.setenv(name, blank)
+    in_file = names[len(names) // 2 :]  # the rest from .env, as .env.example leaves them
+    (tmp_path / ".env").write_text("".join(f"{name}={blank}\n" for name in in_file))
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    assert load_settings().model_dump() == defaults
