@@ -20,13 +20,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, unknown_settings
 from bot.logs import setup_logging
 from storage.db import DatabaseUnavailable, check_database_path
 
 log = logging.getLogger("herald")
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # what a shell reports for Ctrl-C
 HELP_WIDTH = 88
 SETTINGS_HELP = """\
 Settings come from HERALD_* environment variables or from a .env file in the working
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         return _fail(str(exc))
+    for warning in unknown_settings():
+        print(f"herald: {warning}", file=sys.stderr)
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     command = args.command or ("run" if token else "sandbox")
     if command == "import":
@@ -109,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     return _run_command(settings, token)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = USAGE_ERROR) -> int:
     print(f"herald: {message}", file=sys.stderr)
-    return USAGE_ERROR
+    return code
 
 
 def _unusable_database(exc: DatabaseUnavailable, setting: str = "HERALD_DATABASE=") -> int:
@@ -163,6 +166,12 @@ def _import_command(settings: Settings, path: Path, push: bool, token: str) -> i
         return _unusable_database(exc)
     except OSError as exc:  # the file vanished or may not be read
         return _fail(f"cannot read {path}: {exc.strerror or exc}")
+    except KeyboardInterrupt:  # each batch is one transaction: the finished ones stay
+        return _fail(
+            "import interrupted: the articles written so far stay, and importing the same "
+            "file again skips them",
+            INTERRUPTED,
+        )
 
 
 def _import_log_level(settings: Settings) -> int:

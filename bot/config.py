@@ -8,7 +8,9 @@ settings empty to mean exactly that, so ``HERALD_PAGE_SIZE=`` must not be an err
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +117,12 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _strip_token(cls, value: object) -> object:
+        """A token pasted with a space or newline around it is still the token."""
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("editor_ids", mode="before")
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
@@ -161,3 +169,26 @@ def load_settings(**overrides: object) -> Settings:
         name = "HERALD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigError(f"Invalid setting {name}: {message}") from None
+
+
+def unknown_settings(env_file: Path = Path(".env")) -> list[str]:
+    """One line for each ``HERALD_*`` name in the environment or ``.env`` that is no setting.
+
+    pydantic-settings ignores such names, so a typo (``HERALD_BOT_TOKN``) would silently leave
+    the default in place: Herald says so, with the closest real name.
+    """
+    known = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
+    names = {name for name in os.environ if name.upper().startswith("HERALD_")}
+    if env_file.is_file():
+        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
+            if "=" in line and name.upper().startswith("HERALD_"):
+                names.add(name)
+    lines = []
+    for name in sorted(names):
+        if name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"unknown setting {name} is ignored{hint}")
+    return lines

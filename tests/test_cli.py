@@ -11,8 +11,11 @@ import asyncio
 import json
 import os
 import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +223,56 @@ def test_scripts_run_uses_the_callers_folder_and_env_file(tmp_path: Path) -> Non
     done = _scripts_run(tmp_path, "import", "articles.jsonl")
     assert done.stdout.startswith("Imported articles.jsonl into herald.db: 3 added")
     assert (tmp_path / "herald.db").is_file()  # the default database is the caller's too
+
+
+# ------------------------------------------------------- the same kind of mistake, elsewhere
+
+
+def test_a_misspelt_setting_is_named_not_silently_ignored(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HERALD_PAGESIZE=3\n")
+    done = run_cli("run", cwd=tmp_path, bot_tokn="123:abc")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[:2] == [
+        "herald: unknown setting HERALD_BOT_TOKN is ignored (did you mean HERALD_BOT_TOKEN?)",
+        "herald: unknown setting HERALD_PAGESIZE is ignored (did you mean HERALD_PAGE_SIZE?)",
+    ]
+
+
+def _count(database: Path) -> int:
+    """Articles committed so far, read as another process would (0 before the table exists)."""
+    if not database.exists():
+        return 0
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
+
+
+def test_ctrl_c_during_an_import_is_one_line_and_keeps_what_was_written(tmp_path: Path) -> None:
+    lines = (json.dumps({"title": f"Story {n} of the long file", "body": f"Text {n}."})
+             for n in range(60_000))
+    source = _write_jsonl(tmp_path / "long.jsonl", *lines)
+    database = tmp_path / "long.db"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HERALD_")}
+    env.update(PYTHONPATH=ROOT, HERALD_DATABASE=str(database))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "import", str(source)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _count(database) == 0 and process.poll() is None:  # the first batch is in
+            assert time.monotonic() < deadline, "no batch committed within 60 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert stdout == "" and stderr.splitlines() == [
+        "herald: import interrupted: the articles written so far stay, and importing the same "
+        "file again skips them"
+    ]
+    assert 0 < _count(database) < 60_000  # whole batches stay (re-importing skips them)

@@ -86,3 +86,8 @@ def test_a_blank_value_means_the_default_for_every_setting(
     (tmp_path / ".env").write_text("".join(f"{name}={blank}\n" for name in in_file))
     defaults = {name: field.default for name, field in Settings.model_fields.items()}
     assert load_settings().model_dump() == defaults
+
+
+def test_token_pasted_with_spaces_is_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERALD_BOT_TOKEN", " 123:SECRET\n")
+    assert load_settings().bot_token.get_secret_value() == "123:SECRET"
