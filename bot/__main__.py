@@ -38,7 +38,7 @@ HERALD_DATABASE (default: herald.db in the working directory); its folder must e
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bot",
+        prog="herald" if Path(sys.argv[0]).name == "herald" else "python -m bot",
         description=textwrap.fill(
             "Herald, the news bot. Without a command: run on Telegram when HERALD_BOT_TOKEN "
             "is set, otherwise open the offline sandbox.",

@@ -30,7 +30,10 @@ current() { [ -f "$1" ] && [ ! "$root/pyproject.toml" -nt "$1" ]; }
 if ! current "$stamp" && ! { [ -z "$extras" ] && current "$venv/.installed-dev"; }; then
   echo "Installing Herald${extras:+ with [$extras]} into $venv…" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  # setuptools' "Editable installation" notice is about folders named like Herald's packages
+  # in the working directory; scripts/run runs Python with -P, so they cannot shadow it.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -e "$root${extras:+[$extras]}"
   touch "$stamp"
 fi
