@@ -164,6 +164,8 @@ def load_settings(**overrides: object) -> Settings:
     """Build ``Settings`` or raise ``ConfigError`` with one human line (no traceback for users)."""
     try:
         return Settings(**overrides)
+    except (OSError, UnicodeDecodeError) as exc:  # .env cannot be read, or is not UTF-8
+        raise ConfigError(f"Cannot read the settings file .env: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "HERALD_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
@@ -179,11 +181,7 @@ def unknown_settings(env_file: Path = Path(".env")) -> list[str]:
     """
     known = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
     names = {name for name in os.environ if name.upper().startswith("HERALD_")}
-    if env_file.is_file():
-        for line in env_file.read_text(encoding="utf-8", errors="replace").splitlines():
-            name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
-            if "=" in line and name.upper().startswith("HERALD_"):
-                names.add(name)
+    names |= _env_file_names(env_file)
     lines = []
     for name in sorted(names):
         if name.upper() in known:
@@ -192,3 +190,18 @@ def unknown_settings(env_file: Path = Path(".env")) -> list[str]:
         hint = f" (did you mean {close[0]}?)" if close else ""
         lines.append(f"unknown setting {name} is ignored{hint}")
     return lines
+
+
+def _env_file_names(env_file: Path) -> set[str]:
+    """The ``HERALD_*`` names ``env_file`` assigns (none if it cannot be read: load_settings
+    reports that)."""
+    try:
+        text = env_file.read_text(encoding="utf-8", errors="replace") if env_file.is_file() else ""
+    except OSError:
+        return set()
+    names = set()
+    for line in text.splitlines():
+        name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
+        if "=" in line and name.upper().startswith("HERALD_"):
+            names.add(name)
+    return names

@@ -238,6 +238,15 @@ def test_a_misspelt_setting_is_named_not_silently_ignored(tmp_path: Path) -> Non
     ]
 
 
+def test_an_unreadable_env_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"HERALD_PAGE_SIZE=3\n\xff\xfe\n")
+    done = run_cli("import", "articles.jsonl", cwd=tmp_path)
+    assert done.returncode == 2
+    assert _one_line(done.stderr).startswith(
+        "herald: Cannot read the settings file .env: 'utf-8' codec can't decode byte 0xff"
+    )
+
+
 def _count(database: Path) -> int:
     """Articles committed so far, read as another process would (0 before the table exists)."""
     if not database.exists():
