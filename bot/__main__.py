@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings, unknown_settings
 from bot.logs import setup_logging
-from storage.db import DatabaseUnavailable, check_database_path
+from storage.db import BusyError, DatabaseUnavailable, check_database_path
 
 log = logging.getLogger("herald")
 
@@ -164,6 +164,12 @@ def _import_command(settings: Settings, path: Path, push: bool, token: str) -> i
         return asyncio.run(_import(settings, path, push))
     except DatabaseUnavailable as exc:
         return _unusable_database(exc)
+    except BusyError as exc:  # locked by another program past the busy timeout, disk full…
+        return _fail(
+            f"import stopped: the database {settings.database} failed ({exc}); the articles "
+            "written so far stay",
+            1,
+        )
     except OSError as exc:  # the file vanished or may not be read
         return _fail(f"cannot read {path}: {exc.strerror or exc}")
     except KeyboardInterrupt:  # each batch is one transaction: the finished ones stay

@@ -238,6 +238,20 @@ def test_a_misspelt_setting_is_named_not_silently_ignored(tmp_path: Path) -> Non
     ]
 
 
+def test_import_into_a_database_locked_by_another_program_is_one_line(tmp_path: Path) -> None:
+    database, source = tmp_path / "h.db", _articles(tmp_path)
+    first = run_cli("import", str(source), cwd=tmp_path, database=str(database))
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(database, isolation_level=None) as other:
+        other.execute("BEGIN EXCLUSIVE")  # held past Herald's 15 s busy timeout
+        done = run_cli("import", str(source), cwd=tmp_path, database=str(database))
+        other.execute("ROLLBACK")
+    assert done.returncode == 1 and _one_line(done.stderr) == (
+        f"herald: import stopped: the database {database} failed (database is locked); "
+        "the articles written so far stay"
+    )
+
+
 def test_an_unreadable_env_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes(b"HERALD_PAGE_SIZE=3\n\xff\xfe\n")
     done = run_cli("import", "articles.jsonl", cwd=tmp_path)
