@@ -239,7 +239,7 @@ async def _import(settings: Settings, path: Path, push: bool) -> int:
 
 
 def _progress(path: Path):  # noqa: ANN202 - a context manager yielding a callback
-    """A tqdm bar on a terminal (counting lines), nothing when output is piped."""
+    """A tqdm bar on a terminal (counting non-blank lines), nothing when output is piped."""
     from contextlib import contextmanager
 
     from tqdm import tqdm
@@ -247,10 +247,10 @@ def _progress(path: Path):  # noqa: ANN202 - a context manager yielding a callba
     @contextmanager
     def bar():  # noqa: ANN202
         with path.open("rb") as lines:
-            total = sum(1 for _ in lines)
+            total = sum(1 for line in lines if line.strip())
         with tqdm(
             total=total,
-            unit=" articles",
+            unit=" lines",
             disable=not sys.stderr.isatty(),
             desc="importing",
         ) as progress:

@@ -185,11 +185,17 @@ async def import_file(
     # A pushing import writes subscribers' outbox rows too: smaller transactions, so a running
     # Herald (another process, same file) never waits long for the write lock.
     size = PUSH_BATCH if push else BATCH
-    while batch := [article for _, article in itertools.islice(articles, size)]:
-        result = await ingest(db, batch, now, push=push)
-        summary.added += len(result.added)
-        summary.duplicates += result.duplicates
-        if progress:
-            progress(len(batch))
+    reported = 0  # lines passed to ``progress``: rejected lines count too, so a bar ends full
+    while True:
+        batch = [article for _, article in itertools.islice(articles, size)]
+        if batch:
+            result = await ingest(db, batch, now, push=push)
+            summary.added += len(result.added)
+            summary.duplicates += result.duplicates
+        if progress and summary.read > reported:
+            progress(summary.read - reported)
+            reported = summary.read
+        if not batch:
+            break
     summary.seconds = time.perf_counter() - started
     return summary
