@@ -2,11 +2,15 @@
 
 Every setting has the ``HERALD_`` prefix and is documented in ``.env.example``. ``Settings`` is
 built once in ``bot.__main__`` and passed down; nothing reads the environment anywhere else.
+An empty (or blank) value means the setting's default, whatever its type: ``.env.example`` leaves
+settings empty to mean exactly that, so ``HERALD_PAGE_SIZE=`` must not be an error.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -192,12 +196,31 @@ class Settings(BaseSettings):
             raise ValueError("must be 3-30 letters, digits or underscores, as in @BotFather")
         return value
 
-    @field_validator("api_base_url")
+
+    @model_validator(mode="before")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _empty_means_default(cls, values: object) -> object:
+        """Drop blank values so every setting, numbers and flags included, takes its default."""
+        if isinstance(values, dict):
+            return {
+                name: value
+                for name, value in values.items()
+                if not (isinstance(value, str) and not value.strip())
+            }
+        return values
+
+    @field_validator("api_base_url", "api_file_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _strip_token(cls, value: object) -> object:
+        """A token pasted with a space or newline around it is still the token."""
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("editor_ids", mode="before")
     @classmethod
@@ -246,6 +269,8 @@ def load_settings(**overrides: object) -> Settings:
     """Build ``Settings`` or raise ``ConfigError`` with one human line (no traceback for users)."""
     try:
         return Settings(**overrides)
+    except (OSError, UnicodeDecodeError) as exc:  # .env cannot be read, or is not UTF-8
+        raise ConfigError(f"Cannot read the settings file .env: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
@@ -253,3 +278,37 @@ def load_settings(**overrides: object) -> Settings:
             raise ConfigError(f"Invalid settings: {message}") from None
         name = "HERALD_" + str(first["loc"][0]).upper()
         raise ConfigError(f"Invalid setting {name}: {message}") from None
+
+
+def unknown_settings(env_file: Path = Path(".env")) -> list[str]:
+    """One line for each ``HERALD_*`` name in the environment or ``.env`` that is no setting.
+
+    pydantic-settings ignores such names, so a typo (``HERALD_BOT_TOKN``) would silently leave
+    the default in place: Herald says so, with the closest real name.
+    """
+    known = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
+    names = {name for name in os.environ if name.upper().startswith("HERALD_")}
+    names |= _env_file_names(env_file)
+    lines = []
+    for name in sorted(names):
+        if name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"unknown setting {name} is ignored{hint}")
+    return lines
+
+
+def _env_file_names(env_file: Path) -> set[str]:
+    """The ``HERALD_*`` names ``env_file`` assigns (none if it cannot be read: load_settings
+    reports that)."""
+    try:
+        text = env_file.read_text(encoding="utf-8", errors="replace") if env_file.is_file() else ""
+    except OSError:
+        return set()
+    names = set()
+    for line in text.splitlines():
+        name = line.split("=", 1)[0].strip().removeprefix("export ").strip()
+        if "=" in line and name.upper().startswith("HERALD_"):
+            names.add(name)
+    return names

@@ -1,10 +1,12 @@
 # Sourced by scripts/run and scripts/test: make .venv with Python >= 3.11 and install the
 # project into it (again only when pyproject.toml changed). Everything comes from PyPI.
+# The caller's working directory is left alone (scripts/run's paths and .env are the caller's);
+# afterwards $root is the repository and $venv its virtual environment, both absolute.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 extras="${1:-}"
-venv=.venv
+venv="$root/.venv"
 stamp="$venv/.installed${extras:+-$extras}"
 
 if [ ! -x "$venv/bin/python" ]; then
@@ -23,9 +25,15 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Installed with these extras (or, for none, with dev: a superset) since pyproject.toml changed?
+current() { [ -f "$1" ] && [ ! "$root/pyproject.toml" -nt "$1" ]; }
+if ! current "$stamp" && ! { [ -z "$extras" ] && current "$venv/.installed-dev"; }; then
   echo "Installing Herald${extras:+ with [$extras]} into $venv…" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".${extras:+[$extras]}"
+  # setuptools' "Editable installation" notice is about folders named like Herald's packages
+  # in the working directory; scripts/run runs Python with -P, so they cannot shadow it.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -e "$root${extras:+[$extras]}"
   touch "$stamp"
 fi

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,63 @@ Params = Mapping[str, Any] | Sequence[Any]
 # What a caller may catch when the database is busy or locked (another process writing longer
 # than the busy timeout): storage's callers need not import sqlite3.
 BusyError = sqlite3.OperationalError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseUnavailable(Exception):
+    """The database file cannot be opened or created; ``reason`` says why in a few words.
+
+    Callers (the command line) turn it into one line naming the setting, instead of the
+    traceback sqlite3 and aiosqlite's thread would print.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def check_database_path(path: Path) -> None:
+    """Raise ``DatabaseUnavailable`` if ``path`` cannot hold Herald's database; leave nothing.
+
+    Herald does not create missing folders: a mistyped folder is a mistake, not a request, and
+    creating it would leave a stray database behind. The folder must be writable even when the
+    file exists, because SQLite's WAL mode keeps two files beside the database. The checks try
+    the real thing (create the file and remove it, open it for writing) rather than trusting
+    permission bits, which say yes to root even in /proc.
+    """
+    if str(path) == ":memory:":
+        return
+    if path.is_dir():
+        raise DatabaseUnavailable(path, "it is a folder; give a file name, e.g. herald.db")
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseUnavailable(path, _missing_folder(folder))
+    exists = path.exists()
+    try:
+        if exists:
+            with path.open("r+b") as file:
+                head = file.read(len(SQLITE_HEADER))
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            path.unlink()
+    except OSError as exc:
+        doing = "open it for writing" if exists else "create a file there"
+        raise DatabaseUnavailable(path, f"cannot {doing} ({exc.strerror or exc})") from None
+    if exists and head and head != SQLITE_HEADER:
+        raise DatabaseUnavailable(path, "it is not an SQLite database")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseUnavailable(path, f"no permission to write in the folder {folder}")
+
+
+def _missing_folder(folder: Path) -> str:
+    """Why ``folder`` is not there: a file stands in its way, or it does not exist."""
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            return f"{part} is a file, not a folder"
+    return f"the folder {folder} does not exist (Herald does not create folders)"
+
 
 # Set inside ``Database.transaction()`` for the task that owns it (and what it awaits).
 _in_transaction: ContextVar[bool] = ContextVar("herald_in_transaction", default=False)
@@ -49,14 +107,27 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating the file if needed) and migrate the database at ``path``.
+
+        Raises ``DatabaseUnavailable`` when the path cannot be used (see ``check_database_path``)
+        or SQLite refuses the file; nothing is left open then.
+        """
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = cls(await _connect(path), path)
-        await db._migrate()
-        if str(path) != ":memory:":
-            db._reader = await _connect(path, read_only=True)
+        check_database_path(path)
+        # sqlite3 opens the file first, in a worker thread: when aiosqlite's own connect fails,
+        # its thread outlives the event loop and prints a second traceback at exit.
+        try:
+            await asyncio.to_thread(_probe, path)
+            db = cls(await _connect(path), path)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(path, str(exc)) from exc
+        try:
+            await db._migrate()
+            if str(path) != ":memory:":
+                db._reader = await _connect(path, read_only=True)
+        except sqlite3.Error as exc:
+            await db.close()
+            raise DatabaseUnavailable(path, str(exc)) from exc
         return db
 
     async def close(self) -> None:
@@ -218,19 +289,35 @@ _READER_PRAGMAS = (
 )
 
 
+def _probe(path: Path) -> None:
+    """Open ``path`` with plain sqlite3 and read its header: raises what SQLite refuses."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    finally:
+        conn.close()
+
+
 async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connection:
-    """A connection with the pragmas Herald relies on (the reader refuses writes)."""
+    """A connection with the pragmas Herald relies on (the reader refuses writes).
+
+    Closed again if a pragma fails (a file that is not a database, a read-only folder).
+    """
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
-    for pragma in (
-        "PRAGMA journal_mode = WAL",
-        "PRAGMA synchronous = NORMAL",
-        "PRAGMA busy_timeout = 15000",
-        "PRAGMA foreign_keys = ON",
-        "PRAGMA temp_store = MEMORY",
-        *(_READER_PRAGMAS if read_only else _WRITER_PRAGMAS),
-    ):
-        await conn.execute(pragma)
+    try:
+        for pragma in (
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA busy_timeout = 15000",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA temp_store = MEMORY",
+            *(_READER_PRAGMAS if read_only else _WRITER_PRAGMAS),
+        ):
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
     return conn
 
 

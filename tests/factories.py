@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -173,4 +174,23 @@ async def start_bot_process(
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+    )
+
+
+def run_cli(
+    *args: str, cwd: Path, stdin: str = "", timeout: float = 60, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` to completion as a user runs it, in ``cwd``, with only the given
+    ``HERALD_*`` settings (none inherited from the environment running the tests)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HERALD_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    env.update({f"HERALD_{name.upper()}": value for name, value in settings.items()})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,3 +98,22 @@ def test_mini_app_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert settings.http_host == "127.0.0.1" and settings.webapp_max_age == 86_400
     monkeypatch.setenv("HERALD_WEBAPP_URL", "https://news.example.org/app")
     assert load_settings().webapp_url == "https://news.example.org/app/"
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_value_means_the_default_for_every_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, blank: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    names = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
+    for name in names[: len(names) // 2]:
+        monkeypatch.setenv(name, blank)
+    in_file = names[len(names) // 2 :]  # the rest from .env, as .env.example leaves them
+    (tmp_path / ".env").write_text("".join(f"{name}={blank}\n" for name in in_file))
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    assert load_settings().model_dump() == defaults
+
+
+def test_token_pasted_with_spaces_is_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERALD_BOT_TOKEN", " 123:SECRET\n")
+    assert load_settings().bot_token.get_secret_value() == "123:SECRET"

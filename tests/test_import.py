@@ -88,6 +88,16 @@ async def test_bad_lines_are_reported_and_skipped(db: Database, tmp_path: Path) 
     assert "needs a title" in summary.problems[1]
 
 
+async def test_progress_counts_every_line_so_the_bar_ends_full(
+    db: Database, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "p.jsonl", {"title": "Only good one"}, "", "{bad", "{bad too")
+    steps: list[int] = []
+    summary = await import_file(db, path, steps.append)
+    assert (summary.added, summary.rejected) == (1, 2)
+    assert sum(steps) == summary.read == 3  # the rejected lines at the end included
+
+
 async def test_reimport_adds_nothing(db: Database, tmp_path: Path) -> None:
     path = _write(
         tmp_path / "a.jsonl", *[{"id": i, "title": f"T{i}", "body": "b"} for i in range(5)]

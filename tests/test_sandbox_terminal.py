@@ -7,6 +7,7 @@ deadline instead of sleeping, so they are fast and not timing-dependent.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.fake_api import NOT_MODIFIED, ApiCall
+from bot.sandbox.samples import sample_file
 from bot.sandbox.terminal_render import (
     ChatView,
     html_to_terminal,
@@ -29,6 +31,9 @@ from bot.sandbox.terminal_render import (
     numbered_buttons,
     render_message,
 )
+from storage.articles import count_articles
+from storage.db import Database
+from tests.factories import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 BOLD_ON, BOLD_OFF, ITALIC_ON, ITALIC_OFF = "\x1b[1m", "\x1b[22m", "\x1b[3m", "\x1b[23m"
@@ -268,7 +273,9 @@ def sandboxes(tmp_path: Path):  # noqa: ANN201 - a factory fixture
 def test_reading_the_news_in_the_sandbox(sandboxes) -> None:  # noqa: ANN001
     sandbox = sandboxes()
     banner = sandbox.expect("Ctrl-D quits.")
-    database = Path(re.search(r"Database: (\S+) \(36 articles\)", banner).group(1))
+    database = Path(
+        re.search(r"Database: (\S+) \(36 sample articles, removed at exit\)", banner).group(1)
+    )
     assert re.search(r"Log: +\S+herald-sandbox\.log", banner)
 
     sandbox.type("5")
@@ -317,13 +324,15 @@ def test_reading_the_news_in_the_sandbox(sandboxes) -> None:  # noqa: ANN001
 
 def test_sandbox_on_an_existing_database(sandboxes, tmp_path: Path) -> None:  # noqa: ANN001
     database = tmp_path / "data" / "herald.db"
-    for _ in range(2):  # seeded the first time, used as is the second time
+    database.parent.mkdir()
+    imported = run_cli("import", str(sample_file()), cwd=tmp_path, database=str(database))
+    assert imported.returncode == 0, imported.stderr
+    for _ in range(2):  # used as it is, each time
         sandbox = sandboxes("sandbox", "--database", str(database))
         sandbox.expect(f"Database: {database} (36 articles)")
         sandbox.type("/latest")
         sandbox.expect("Latest news")
         assert sandbox.quit() == 0
-    assert database.exists()
     assert "Herald is running as @HeraldSandboxBot" in (
         (database.parent / "herald-sandbox.log").read_text(encoding="utf-8")
     )
@@ -387,3 +396,33 @@ def test_sandbox_serves_the_mini_app_as_its_reader(sandboxes) -> None:  # noqa: 
     sandbox.type("/start")
     sandbox.expect(f"[↗] 📰 Open Herald <{app_url}>")
     assert sandbox.quit() == 0
+
+
+def test_sandbox_never_fills_a_database_it_did_not_make(sandboxes, tmp_path: Path) -> None:  # noqa: ANN001
+    mistyped = tmp_path / "herlad.db"
+    done = run_cli("sandbox", "--database", str(mistyped), cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        f"herald: no such database: {mistyped} (--database opens an existing Herald database; "
+        "leave it out for a fresh one with sample articles)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no database, no log left behind
+
+    empty = tmp_path / "empty.db"
+    asyncio.run(_create_empty(empty))
+    sandbox = sandboxes("sandbox", "--database", str(empty))
+    sandbox.expect(f"Database: {empty} (no articles yet: add some with `import FILE`)")
+    assert sandbox.quit() == 0
+    assert asyncio.run(_count(empty)) == 0
+
+
+async def _create_empty(path: Path) -> None:
+    db = await Database.open(path)
+    await db.close()
+
+
+async def _count(path: Path) -> int:
+    db = await Database.open(path)
+    try:
+        return await count_articles(db)
+    finally:
+        await db.close()

@@ -155,6 +155,7 @@ async def run(args: argparse.Namespace) -> dict:
     corpus = build(args.feeds * (args.items - 1), seed=7, out=OUT, data_dir=args.data)
     workdir = OUT / "feeds-bench"
     shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)  # Database.open does not create folders
     server, port = start_server(corpus, args.feeds, args.items)
     db = await Database.open(workdir / "herald.db")
     try:

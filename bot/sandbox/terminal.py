@@ -52,18 +52,20 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
     """Chat with Herald until Ctrl-D or Ctrl-C; 0 on a clean exit, 1 if the bot failed.
 
     ``database`` None means a fresh sample database in a temporary directory, removed at exit.
+    Otherwise it is the reader's own, existing database (the caller checked): it is used as it
+    is, never seeded, so a mistyped path cannot turn into a sample database left behind.
     """
     with ExitStack() as cleanup:
+        fresh = database is None
         if database is None:
             workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="herald-")))
             database = workdir / "herald.db"
         else:
             workdir = database.resolve().parent
-            workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / LOG_NAME
         cleanup.enter_context(_logging_to(log_path, settings.log_level_number))
         install_loop_handler()
-        articles = await _prepare_database(database)
+        articles = await _prepare_database(database, seed=fresh)
         # The one user is an editor too, so /post, /feeds and /stats can be tried here; local
         # pages and feeds are what one tries in a sandbox: the fetch guard lets them in.
         editors = settings.editor_ids | {USER_ID}
@@ -77,8 +79,17 @@ async def run_sandbox(settings: Settings, database: Path | None) -> int:
                 "webapp_url": f"http://{settings.http_host}:{port}/app/",
             }
         )
-        code = await _run(sandbox_settings, f"{database} ({articles:,} articles)", log_path)
+        code = await _run(sandbox_settings, _describe(database, articles, fresh), log_path)
     return code
+
+
+def _describe(database: Path, articles: int, fresh: bool) -> str:
+    """The banner's database line: where, how many articles, and whose."""
+    if fresh:
+        return f"{database} ({articles:,} sample articles, removed at exit)"
+    if articles == 0:
+        return f"{database} (no articles yet: add some with `import FILE`)"
+    return f"{database} ({articles:,} articles)"
 
 
 @contextmanager
@@ -102,11 +113,11 @@ def _logging_to(path: Path, level: int) -> Iterator[None]:
         to_file.close()
 
 
-async def _prepare_database(path: Path) -> int:
-    """Make sure there is something to read: seed the samples into an empty database."""
+async def _prepare_database(path: Path, *, seed: bool) -> int:
+    """Open (and migrate) the database; with ``seed``, put the sample articles in first."""
     db = await Database.open(path)
     try:
-        if await count_articles(db) == 0:
+        if seed:
             await seed_samples(db)
         return await count_articles(db)
     finally:

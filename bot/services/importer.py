@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 PUSH_BATCH = 20
 MAX_LINE = 2_000_000
+LISTED_PROBLEMS = 20  # rejected lines the summary lists; the rest are counted (and logged)
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("title", "headline"),
@@ -141,7 +142,7 @@ def parse_record(record: Any, default_source: str) -> ArticleInput:
 
 
 def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tuple[int, NewArticle]]:
-    """Yield (line number, article) for each good line; count and log the bad ones."""
+    """Yield (line number, article) for each good line; count and record the bad ones."""
     default_source = path.stem
     with path.open("r", encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, start=1):
@@ -159,8 +160,10 @@ def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tupl
             except InvalidArticle as exc:
                 summary.rejected += 1
                 problem = f"line {number}: {exc}"
-                log.warning("import %s: %s", path.name, problem)
-                if len(summary.problems) < 20:
+                # The summary lists the first few; the log has every one, at DEBUG so that a
+                # terminal does not show the same line twice.
+                log.debug("import %s: %s", path.name, problem)
+                if len(summary.problems) < LISTED_PROBLEMS:
                     summary.problems.append(problem)
 
 
@@ -182,11 +185,17 @@ async def import_file(
     # A pushing import writes subscribers' outbox rows too: smaller transactions, so a running
     # Herald (another process, same file) never waits long for the write lock.
     size = PUSH_BATCH if push else BATCH
-    while batch := [article for _, article in itertools.islice(articles, size)]:
-        result = await ingest(db, batch, now, push=push)
-        summary.added += len(result.added)
-        summary.duplicates += result.duplicates
-        if progress:
-            progress(len(batch))
+    reported = 0  # lines passed to ``progress``: rejected lines count too, so a bar ends full
+    while True:
+        batch = [article for _, article in itertools.islice(articles, size)]
+        if batch:
+            result = await ingest(db, batch, now, push=push)
+            summary.added += len(result.added)
+            summary.duplicates += result.duplicates
+        if progress and summary.read > reported:
+            progress(summary.read - reported)
+            reported = summary.read
+        if not batch:
+            break
     summary.seconds = time.perf_counter() - started
     return summary
