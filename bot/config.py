@@ -39,7 +39,10 @@ class Settings(BaseSettings):
         default=None,
         description="Bot API file URL; derived from api_base_url when unset.",
     )
-    database: Path = Field(default=Path("herald.db"), description="SQLite database file.")
+    database: Path | str = Field(
+        default=Path("herald.db"),
+        description="SQLite database file, or a postgresql:// URL (PostgreSQL).",
+    )
     editor_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(),
         description="Comma-separated Telegram user ids of the editors (owners).",
@@ -99,6 +102,17 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        """A ``postgresql://`` URL stays text (a path would fold its ``//``); else a path."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith(("postgresql://", "postgres://")):
+                return value
+            return Path(value or "herald.db")
         return value
 
     @field_validator("editor_ids", mode="before")

@@ -1,4 +1,5 @@
-"""Storage against a real migrated SQLite file: schema, duplicates, retraction everywhere."""
+"""Storage against a real migrated database, on both backends (a SQLite file, a PostgreSQL
+schema): schema, duplicates, retraction everywhere."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from bot.services.search import start_search
 from storage.articles import RETRACTED, count_articles, set_status
 from storage.db import Database
 from tests.factories import article, store
+
+BACKENDS = ("sqlite", "postgresql")
 
 
 async def test_migrations_recorded_and_pragmas(tmp_path: Path) -> None:
