@@ -32,6 +32,9 @@ from tests.factories import (
 )
 from tests.feed_server import FeedServer, Resource
 
+# These walks also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 READER_2 = 1002
 NEW_EDITOR = 5005
 
