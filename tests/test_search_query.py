@@ -20,6 +20,10 @@ CASES = [
     ("NEAR(a b)", '("a" AND "b")'),
     ("title:flood", '("title" AND "flood")'),
     ("-coal", None),
+    ("Ex-Boeing director", '("Ex" AND "Boeing" AND "director")'),  # a hyphen inside a word
+    ("$100m-share sale", '("100m" AND "share" AND "sale")'),
+    ("two-horse -race", '("two" AND "horse") NOT "race"'),
+    ("(-coal) gas", '"gas" NOT "coal"'),
     ("🔥 🔥", None),
     ('"unterminated phrase', '"unterminated phrase"'),
     ('say "hi"', '("say" AND "hi")'),

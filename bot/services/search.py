@@ -4,7 +4,8 @@ Reader syntax (everything else is plain words):
   words            all must match (a porter stemmer folds "elections" into "election")
   "a phrase"       the words next to each other
   word*            a prefix
-  -word            must not match (ignored when nothing positive is left)
+  -word            must not match (ignored when nothing positive is left); a hyphen inside
+                   a word ("ex-minister") is not an exclusion
   a OR b           either side
 Raw FTS5 syntax never reaches the database, so no input is a syntax error.
 
@@ -30,7 +31,9 @@ WINDOWS = (20_000, 200_000, 0)
 ENOUGH = 50  # matches in a window that make it worth ranking just that window
 SEARCH_TTL = 7 * 24 * 3600
 
-_TOKEN = re.compile(r'"([^"]*)"?|(-?)([^\W_]+)(\*?)')
+# A minus excludes only at the start of a word ("-coal"); inside one ("Ex-Boeing", "two-horse")
+# it is a hyphen, so a pasted headline still finds its article.
+_TOKEN = re.compile(r'"([^"]*)"?|((?:(?<![^\s(])-)?)([^\W_]+)(\*?)')
 _WORD = re.compile(r"[^\W_]+")
 
 

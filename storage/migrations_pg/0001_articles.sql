@@ -57,11 +57,18 @@ CREATE TABLE article_search (
 );
 CREATE INDEX article_search_vector ON article_search USING gin (vector);
 
+-- Words as the reader's query sees them (and FTS5's unicode61): split at every punctuation
+-- mark. PostgreSQL's parser would otherwise keep "8-1" as 8 and -1, "$1.8bn" as 1.8 and bn,
+-- "x@y.com" as one email, and a pasted headline would miss its article.
+CREATE FUNCTION herald_search_text(value TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT translate(value, '-.@/+:&<>_~\', '            ') $$;
+
 CREATE FUNCTION herald_article_vector(title TEXT, summary TEXT, body TEXT) RETURNS TSVECTOR
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT setweight(to_tsvector('herald', title), 'A')
-              || setweight(to_tsvector('herald', summary), 'B')
-              || setweight(to_tsvector('herald', body), 'D') $$;
+    AS $$ SELECT setweight(to_tsvector('herald', herald_search_text(title)), 'A')
+              || setweight(to_tsvector('herald', herald_search_text(summary)), 'B')
+              || setweight(to_tsvector('herald', herald_search_text(body)), 'D') $$;
 
 CREATE FUNCTION articles_search_sync() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
