@@ -4,6 +4,8 @@ python -m bot                  run: against Telegram when HERALD_BOT_TOKEN is se
                                otherwise in the local sandbox
 python -m bot sandbox          the local sandbox even when a token is set
 python -m bot import FILE      load articles from a JSON Lines file
+python -m bot migrate          apply database migrations, then exit
+python -m bot copy --from A --to B   copy the whole state between databases (SQLite → PostgreSQL)
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also send the new articles to their subscribers (default: archive only)",
     )
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.add_argument("--database", help="this database instead of HERALD_DATABASE")
+    copy = commands.add_parser("copy", help="copy everything from one database to another")
+    copy.add_argument("--from", dest="source", required=True, help="e.g. herald.db")
+    copy.add_argument("--to", dest="target", required=True, help="e.g. postgresql://…")
     return parser.parse_args(argv)
 
 
@@ -54,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         setup_logging(settings.log_level_number, [token])
         return asyncio.run(_import(settings, args.file, args.push))
+    if command in ("migrate", "copy"):
+        return _database_command(args, settings, token)
     if command == "sandbox":
         from bot.sandbox.terminal import run_sandbox
 
@@ -83,6 +92,21 @@ async def _run(settings: Settings, token: str) -> int:
             raise
         return 1
     return 0
+
+
+def _database_command(args: argparse.Namespace, settings: Settings, token: str) -> int:
+    """``migrate`` or ``copy``: database work without starting the bot."""
+    from bot import admin
+
+    setup_logging(settings.log_level_number, [token])
+    if args.command == "migrate":
+        target = admin.database_target(args.database) if args.database else settings.database
+        return asyncio.run(admin.migrate(target))
+    source, target = admin.database_target(args.source), admin.database_target(args.target)
+    if isinstance(source, Path) and not source.is_file():
+        print(f"herald: no such database file: {source}", file=sys.stderr)
+        return 2
+    return asyncio.run(admin.copy(source, target))
 
 
 async def _import(settings: Settings, path: Path, push: bool) -> int:
