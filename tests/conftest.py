@@ -21,6 +21,30 @@ from tests.factories import EDITOR, Herald, run_herald, settings_for
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """No PostgreSQL here (and CI's HERALD_TEST_REQUIRE_POSTGRES unset): leave its tests out
+    and say so in one line. Under CI they run, and fail, so nothing is hidden there."""
+    needing = [item for item in items if postgres.uses_postgres(item)]
+    if not needing or postgres.REQUIRED:
+        return
+    reason = postgres.unreachable()
+    if reason is None:
+        return
+    config.hook.pytest_deselected(items=needing)
+    items[:] = [item for item in items if not postgres.uses_postgres(item)]
+    config.stash[_PG_SKIPPED] = f"{len(needing)} PostgreSQL tests skipped: {reason}"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if _PG_SKIPPED in config.stash:
+        terminalreporter.write_line(config.stash[_PG_SKIPPED], yellow=True, bold=True)
+
+
+_PG_SKIPPED = pytest.StashKey[str]()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     backends = getattr(metafunc.module, "BACKENDS", ("sqlite",))
     if "backend" in metafunc.fixturenames and len(backends) > 1:

@@ -23,15 +23,29 @@ def _admin() -> psycopg.Connection:
     return psycopg.connect(SERVER, autocommit=True, connect_timeout=3)
 
 
+def unreachable() -> str | None:
+    """Why the test server cannot be used, or None when it can."""
+    try:
+        _admin().close()
+    except psycopg.OperationalError as exc:
+        where = SERVER.split("@")[-1].split("?")[0]
+        return f"PostgreSQL unreachable at {where} ({str(exc).strip().splitlines()[0][:100]})"
+    return None
+
+
+def uses_postgres(item: pytest.Item) -> bool:
+    """Whether a collected test needs the PostgreSQL server."""
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and callspec.params.get("backend") == "postgresql"
+    return on_postgres or bool({"pg_url", "pg_database"} & set(getattr(item, "fixturenames", ())))
+
+
 def server_database() -> Iterator[str]:
     """Create a database for this test run (with the extensions Herald uses); drop it after."""
     try:
         admin = _admin()
     except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL unreachable at {SERVER.split('@')[-1]}: {str(exc).strip()[:120]}"
-        if REQUIRED:
-            pytest.fail(f"{reason} (HERALD_TEST_REQUIRE_POSTGRES=1)", pytrace=False)
-        pytest.skip(f"PostgreSQL tests skipped: {reason.split(':')[0]}")
+        pytest.fail(f"PostgreSQL unreachable at {SERVER}: {exc}", pytrace=False)
     name = f"herald_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
