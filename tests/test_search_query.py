@@ -8,6 +8,9 @@ from bot.services.search import SearchExpired, build_fts_query, search_page, sta
 from storage.db import Database
 from tests.factories import article, store
 
+# Also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 CASES = [
     ("election", '"election"'),
     ("climate deal", '("climate" AND "deal")'),
