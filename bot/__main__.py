@@ -110,6 +110,7 @@ def _database_command(args: argparse.Namespace, settings: Settings, token: str) 
 
 
 async def _import(settings: Settings, path: Path, push: bool) -> int:
+    from bot.admin import shown
     from bot.services.importer import import_file
     from storage.db import Database
 
@@ -120,7 +121,7 @@ async def _import(settings: Settings, path: Path, push: bool) -> int:
     finally:
         await db.close()
     print(
-        f"Imported {path.name} into {settings.database}: {summary.added:,} added, "
+        f"Imported {path.name} into {shown(settings.database)}: {summary.added:,} added, "
         f"{summary.duplicates:,} skipped as duplicates, {summary.rejected:,} rejected "
         f"({summary.read:,} lines read in {summary.seconds:.1f} s, {summary.rate:,.0f} articles/s)"
     )

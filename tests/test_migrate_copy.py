@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.admin import shown
 from bot.services import fanout, search
 from bot.services import subscriptions as reader_subscriptions
 from storage import articles, chat_settings, chats, drafts, editors, feeds, outbox, subscriptions
@@ -121,3 +122,9 @@ def test_copy_from_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == "herald: no such database file: nope.db"
     assert not (tmp_path / "other.db").exists()
+
+
+def test_a_database_url_is_shown_without_its_password() -> None:
+    assert shown("postgresql://herald:s3cret@db:5432/news") == "postgresql://herald:***@db:5432/news"
+    assert shown("postgresql://herald@db/news") == "postgresql://herald@db/news"
+    assert shown(Path("herald.db")) == "herald.db"
