@@ -232,6 +232,13 @@ class PostgresDatabase(Database):
             return await cursor.fetchone()
 
 
+def database_url(server: str, name: str) -> str:
+    """``server`` (a PostgreSQL URL) pointing at the database ``name`` instead."""
+    head, _, tail = server.partition("?")
+    base = head.rsplit("/", 1)[0] if head.count("/") > 2 else head
+    return f"{base}/{name}" + (f"?{tail}" if tail else "")
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """The packaged PostgreSQL migrations as (version, name, sql), sorted by version."""
     found = []

@@ -15,6 +15,8 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
+from storage.postgres import database_url
+
 SERVER = os.environ.get("HERALD_TEST_POSTGRES") or "postgresql://postgres@127.0.0.1:5432/test"
 REQUIRED = os.environ.get("HERALD_TEST_REQUIRE_POSTGRES", "") == "1"
 
@@ -49,7 +51,7 @@ def server_database() -> Iterator[str]:
     name = f"herald_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(SERVER, name)
+    url = database_url(SERVER, name)
     with psycopg.connect(url, autocommit=True) as conn:
         # Created once in public, so each test's schema migration finds them.
         conn.execute("CREATE EXTENSION IF NOT EXISTS citext SCHEMA public")
@@ -78,9 +80,3 @@ def create_schema(database_url: str) -> tuple[str, str]:
 def drop_schema(database_url: str, schema: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, tail = url.partition("?")
-    base = head.rsplit("/", 1)[0] if head.count("/") > 2 else head
-    return f"{base}/{name}" + (f"?{tail}" if tail else "")

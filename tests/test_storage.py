@@ -3,6 +3,7 @@ schema): schema, duplicates, retraction everywhere."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,54 @@ async def test_exact_title_finds_the_article_on_the_bbc_corpus(db: Database) -> 
         if not same_title & {h.id for h in page.hits}:
             missed.append(row["title"])
     assert missed == [], missed
+
+
+async def _queue(db: Database, readers: int, now: int) -> None:
+    """``readers`` private chats that want everything, and one article queued for each."""
+    for chat in range(1, readers + 1):
+        await chats.upsert_chat(db, chat, "private", "", now)
+        await subscriptions.add_subscription(db, chat, "all", now)
+    ids = await store(db, article("Queued story", "For every reader."))
+    await fanout.fan_out(db, [(ids[0], "Queued story", "")], now)
+
+
+async def test_postgres_claims_skip_rows_another_instance_holds(pg_url: str) -> None:
+    """Two instances claiming at once get different rows, and neither waits for the other."""
+    first, second = await Database.open(pg_url), await Database.open(pg_url)
+    try:
+        now = 1_700_000_000
+        await _queue(first, 4, now)
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_claimer() -> list[outbox.Delivery]:
+            async with first.transaction():  # its rows stay locked until it commits
+                rows = await outbox.claim(first, 2, now)
+                holding.set()
+                await release.wait()
+            return rows
+
+        task = asyncio.create_task(slow_claimer())
+        await holding.wait()
+        other = await asyncio.wait_for(outbox.claim(second, 10, now), timeout=5)
+        release.set()
+        mine = await task
+        assert len(mine) == 2 and len(other) == 2
+        assert {d.chat_id for d in mine} | {d.chat_id for d in other} == {1, 2, 3, 4}
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_postgres_claim_lease_runs_out(pg_url: str) -> None:
+    """A row left 'sending' by an instance that died is claimed again once its lease ends."""
+    db = await Database.open(pg_url)
+    try:
+        now = 1_700_000_000
+        await _queue(db, 2, now)
+        claimed = await outbox.claim(db, 1, now)  # then the instance dies: never settled
+        assert len(await outbox.claim(db, 10, now + 60)) == 1  # the other row only
+        assert await outbox.claim(db, 10, now + outbox.LEASE_SECONDS - 1) == []
+        again = await outbox.claim(db, 10, now + outbox.LEASE_SECONDS + 1)
+        assert [d.id for d in again] == [claimed[0].id]
+    finally:
+        await db.close()
