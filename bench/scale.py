@@ -383,7 +383,7 @@ async def fill_without_related(db: Database, path: Path, budget_s: float) -> dic
     async def flush() -> None:
         nonlocal added
         async with db.transaction():
-            ids = await insert_articles(db, batch, now)
+            ids = await insert_articles(db, batch)
         added += sum(1 for i in ids if i is not None)
         batch.clear()
 

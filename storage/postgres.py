@@ -72,6 +72,13 @@ def _row_factory(cursor: AsyncCursor[Any]) -> Any:
     return make
 
 
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    """Plan every execution with its parameters. psycopg prepares a statement run five times;
+    PostgreSQL then may switch to one generic plan, which for a search (a ``tsquery`` it cannot
+    see) walks the id range instead of the GIN index: a one-hit search took 27 ms instead of 1."""
+    await conn.execute("SET plan_cache_mode = force_custom_plan")
+
+
 @lru_cache(maxsize=2048)
 def to_psycopg(sql: str) -> str:
     """``:name`` → ``%(name)s``, ``?`` → ``%s``, ``%`` → ``%%``; quotes, comments and ``::``
@@ -141,6 +148,7 @@ class PostgresDatabase(Database):
             max_size=POOL_MAX,
             timeout=POOL_TIMEOUT,
             kwargs={"autocommit": True, "row_factory": _row_factory},
+            configure=_configure,
             open=False,
             name="herald",
         )
