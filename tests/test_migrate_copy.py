@@ -105,7 +105,7 @@ async def test_copy_moves_everything_and_is_safe_to_rerun(tmp_path: Path, pg_url
         assert (await chat_settings.get(pg, 1)).mode == "daily"
         assert await outbox.article_of_message(pg, ids["sent_to"], 99) == ids["strike"]
         found = await search.start_search(pg, 1, "harbour strike", 5)
-        assert [h.id for h in found.hits][:2] == [ids["strike"], ids["talks"]]
+        assert {h.id for h in found.hits} == {ids["strike"], ids["talks"]}
         assert await articles.get_article(pg, ids["strike"]) == await articles.get_article(
             sqlite, ids["strike"]
         )
