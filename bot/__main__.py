@@ -5,6 +5,8 @@ python -m bot                  run: against Telegram when HERALD_BOT_TOKEN is se
 python -m bot run              against Telegram (a token is required)
 python -m bot sandbox          the local sandbox even when a token is set
 python -m bot import FILE      load articles from a JSON Lines file
+python -m bot migrate          apply database migrations, then exit
+python -m bot copy --from A --to B   copy the whole state between databases (SQLite → PostgreSQL)
 
 A mistake the user can fix (a bad setting, a database path that cannot be used, no token, no
 such file) ends with one line on stderr and exit code 2, never with a traceback.
@@ -79,6 +81,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also send the new articles to their subscribers (default: archive only)",
     )
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    migrate.add_argument("--database", help="this database instead of HERALD_DATABASE")
+    copy = commands.add_parser("copy", help="copy everything from one database to another")
+    copy.add_argument("--from", dest="source", required=True, help="e.g. herald.db")
+    copy.add_argument("--to", dest="target", required=True, help="e.g. postgresql://…")
     return parser.parse_args(argv)
 
 
@@ -107,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or ("run" if token else "sandbox")
     if command == "import":
         return _import_command(settings, args.file, args.push, token)
+    if command in ("migrate", "copy"):
+        return _database_command(args, settings, token)
     if command == "sandbox":
         return _sandbox_command(settings, getattr(args, "database", None))
     return _run_command(settings, token)
@@ -225,7 +234,23 @@ async def _run(settings: Settings, token: str) -> int:
     return 0
 
 
+def _database_command(args: argparse.Namespace, settings: Settings, token: str) -> int:
+    """``migrate`` or ``copy``: database work without starting the bot."""
+    from bot import admin
+
+    setup_logging(settings.log_level_number, [token])
+    if args.command == "migrate":
+        target = admin.database_target(args.database) if args.database else settings.database
+        return asyncio.run(admin.migrate(target))
+    source, target = admin.database_target(args.source), admin.database_target(args.target)
+    if isinstance(source, Path) and not source.is_file():
+        print(f"herald: no such database file: {source}", file=sys.stderr)
+        return 2
+    return asyncio.run(admin.copy(source, target))
+
+
 async def _import(settings: Settings, path: Path, push: bool) -> int:
+    from bot.admin import shown
     from bot.services.importer import import_file
     from storage.db import Database
 
@@ -238,7 +263,7 @@ async def _import(settings: Settings, path: Path, push: bool) -> int:
         await db.close()
     speed = f", {summary.rate:,.0f} articles/s" if summary.added else ""
     print(
-        f"Imported {path.name} into {settings.database}: {summary.added:,} added, "
+        f"Imported {path.name} into {shown(settings.database)}: {summary.added:,} added, "
         f"{summary.duplicates:,} skipped as duplicates, {summary.rejected:,} rejected "
         f"({summary.read:,} lines read in {summary.seconds:.1f} s{speed})"
     )

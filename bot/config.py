@@ -45,7 +45,10 @@ class Settings(BaseSettings):
         default=None,
         description="Bot API file URL; derived from api_base_url when unset.",
     )
-    database: Path = Field(default=Path("herald.db"), description="SQLite database file.")
+    database: Path | str = Field(
+        default=Path("herald.db"),
+        description="SQLite database file, or a postgresql:// URL (PostgreSQL).",
+    )
     editor_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(),
         description="Comma-separated Telegram user ids of the editors (owners).",
@@ -221,6 +224,16 @@ class Settings(BaseSettings):
     def _strip_token(cls, value: object) -> object:
         """A token pasted with a space or newline around it is still the token."""
         return value.strip() if isinstance(value, str) else value
+    @field_validator("database", mode="before")
+    @classmethod
+    def _file_or_url(cls, value: object) -> object:
+        """A ``postgresql://`` URL stays text (a path would fold its ``//``); else a path."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith(("postgresql://", "postgres://")):
+                return value
+            return Path(value or "herald.db")
+        return value
 
     @field_validator("editor_ids", mode="before")
     @classmethod
@@ -284,10 +297,15 @@ def unknown_settings(env_file: Path = Path(".env")) -> list[str]:
     """One line for each ``HERALD_*`` name in the environment or ``.env`` that is no setting.
 
     pydantic-settings ignores such names, so a typo (``HERALD_BOT_TOKN``) would silently leave
-    the default in place: Herald says so, with the closest real name.
+    the default in place: Herald says so, with the closest real name. ``HERALD_TEST_*`` names
+    belong to Herald's test suite (which backends and browsers it requires), not to the bot.
     """
     known = [f"HERALD_{name.upper()}" for name in Settings.model_fields]
-    names = {name for name in os.environ if name.upper().startswith("HERALD_")}
+    names = {
+        name
+        for name in os.environ
+        if name.upper().startswith("HERALD_") and not name.upper().startswith("HERALD_TEST_")
+    }
     names |= _env_file_names(env_file)
     lines = []
     for name in sorted(names):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage.db import POSTGRESQL, Database, IntegrityError
 
 PUBLISHED = "published"
 RETRACTED = "retracted"
@@ -78,12 +77,12 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
     for new in items:
         row = await db.fetchone(
             """
-            INSERT OR IGNORE INTO articles (external_id, title, summary, body, url, authors,
-                                            source, image_url, published_at, updated_at,
-                                            content_hash, image_file_id)
+            INSERT INTO articles (external_id, title, summary, body, url, authors,
+                                  source, image_url, published_at, updated_at,
+                                  content_hash, image_file_id)
             VALUES (:external_id, :title, :summary, :body, :url, :authors, :source,
                     :image_url, :published_at, :published_at, :content_hash, :image_file_id)
-            RETURNING id
+            ON CONFLICT DO NOTHING RETURNING id
             """,
             {
                 "external_id": new.external_id,
@@ -105,8 +104,8 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
     if names:
         topic_ids = await ensure_topics(db, names)
         await db.executemany(
-            "INSERT OR IGNORE INTO article_topics (topic_id, published_at, article_id)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO article_topics (topic_id, published_at, article_id)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [
                 (topic_ids[name.casefold()], new.published_at, article_id)
                 for article_id, new in stored
@@ -132,12 +131,7 @@ async def ensure_topics(db: Database, names: Iterable[str]) -> dict[str, int]:
 
 async def get_article(db: Database, article_id: int) -> Article | None:
     row = await db.fetchone(
-        """
-        SELECT a.*, (SELECT json_group_array(t.name) FROM article_topics at
-                     JOIN topics t ON t.id = at.topic_id WHERE at.article_id = a.id) AS topic_names
-        FROM articles a WHERE a.id = :id
-        """,
-        {"id": article_id},
+        _GET_ARTICLE_PG if db.backend == POSTGRESQL else _GET_ARTICLE, {"id": article_id}
     )
     if row is None:
         return None
@@ -157,6 +151,18 @@ async def get_article(db: Database, article_id: int) -> Article | None:
         image_file_id=row["image_file_id"],
         edited_at=row["edited_at"],
     )
+
+
+_GET_ARTICLE = """
+    SELECT a.*, (SELECT json_group_array(t.name) FROM article_topics at
+                 JOIN topics t ON t.id = at.topic_id WHERE at.article_id = a.id) AS topic_names
+    FROM articles a WHERE a.id = :id
+"""
+_GET_ARTICLE_PG = """
+    SELECT a.*, (SELECT coalesce(json_agg(t.name), '[]')::text FROM article_topics at
+                 JOIN topics t ON t.id = at.topic_id WHERE at.article_id = a.id) AS topic_names
+    FROM articles a WHERE a.id = :id
+"""
 
 
 async def latest(db: Database, *, limit: int, offset: int = 0) -> list[Headline]:
@@ -271,7 +277,7 @@ async def update_content(db: Database, article_id: int, new: NewArticle, now: in
                 "id": article_id,
             },
         )
-    except sqlite3.IntegrityError as exc:
+    except IntegrityError as exc:
         raise DuplicateContent(str(exc)) from None
     published_at = int(
         await db.scalar("SELECT published_at FROM articles WHERE id = ?", (article_id,))
@@ -280,8 +286,8 @@ async def update_content(db: Database, article_id: int, new: NewArticle, now: in
     if new.topics:
         topic_ids = await ensure_topics(db, new.topics)
         await db.executemany(
-            "INSERT OR IGNORE INTO article_topics (topic_id, published_at, article_id)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO article_topics (topic_id, published_at, article_id)"
+            " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(topic_ids[name.casefold()], published_at, article_id) for name in new.topics],
         )
 
@@ -290,7 +296,7 @@ async def record_tap(db: Database, article_id: int, now: int) -> None:
     """A reader opened ``article_id`` with a button."""
     await db.execute(
         "INSERT INTO article_taps (article_id, day, taps) VALUES (?, ?, 1)"
-        " ON CONFLICT (article_id, day) DO UPDATE SET taps = taps + 1",
+        " ON CONFLICT (article_id, day) DO UPDATE SET taps = article_taps.taps + 1",
         (article_id, now // 86_400),
     )
 

@@ -83,14 +83,19 @@ async def migrate_chat(db: Database, old_id: int, new_id: int, now: int) -> None
         return
     await db.execute(
         """
-        INSERT OR IGNORE INTO subscriptions (chat_id, kind, topic_id, phrase, pattern, created_at)
+        INSERT INTO subscriptions (chat_id, kind, topic_id, phrase, pattern, created_at)
         SELECT :new, kind, topic_id, phrase, pattern, created_at FROM subscriptions
         WHERE chat_id = :old
+        ON CONFLICT DO NOTHING
         """,
         {"new": new_id, "old": old_id},
     )
     await db.execute(
-        "UPDATE OR IGNORE outbox SET chat_id = :new WHERE chat_id = :old",
+        """
+        UPDATE outbox SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS (
+            SELECT 1 FROM outbox o WHERE o.chat_id = :new
+            AND o.article_id = outbox.article_id AND o.kind = outbox.kind)
+        """,
         {"new": new_id, "old": old_id},
     )
     await db.execute("DELETE FROM chats WHERE id = ?", (old_id,))

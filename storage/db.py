@@ -1,9 +1,16 @@
-"""One small wrapper that owns Herald's SQLite connection.
+"""The database Herald talks to: one interface, a SQLite and a PostgreSQL implementation.
 
-Every query in Herald goes through a ``Database``: it opens the file with the pragmas Herald relies
-on (WAL so readers never wait for the writer, a busy timeout, foreign keys), applies the numbered
-migrations at start-up, and offers a ``transaction()`` so a multi-statement write is all or
-nothing. Storage modules are plain async functions that take a ``Database``.
+Every query in Herald goes through a ``Database``. ``Database.open`` picks the backend from
+``HERALD_DATABASE``: a file path is SQLite (the embedded default, through aiosqlite), a
+``postgresql://`` URL is PostgreSQL (``storage.postgres``, psycopg 3 with a connection pool).
+Both apply their numbered migrations at open, offer a ``transaction()`` so a multi-statement
+write is all or nothing, and return rows that read by position or by column name. Storage
+modules are plain async functions that take a ``Database``; they keep one SQL text where the
+two dialects agree (``:name`` and ``?`` parameters work on both) and look at ``db.backend``
+only where they differ.
+
+The SQLite implementation lives here: it opens the file with the pragmas Herald relies on (WAL
+so readers never wait for the writer, a busy timeout, foreign keys).
 """
 
 from __future__ import annotations
@@ -13,22 +20,30 @@ import contextlib
 import logging
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import psycopg
 
 log = logging.getLogger(__name__)
 
 Params = Mapping[str, Any] | Sequence[Any]
 
-# What a caller may catch when the database is busy or locked (another process writing longer
-# than the busy timeout): storage's callers need not import sqlite3.
-BusyError = sqlite3.OperationalError
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+
+# What a caller may catch when the database is busy, locked or briefly unreachable (SQLite:
+# another process writing longer than the busy timeout; PostgreSQL: a lost connection, a pool
+# that had no connection in time): storage's callers need not import a driver.
+BusyError: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+# A unique or foreign key constraint refused a write, on either backend.
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -46,8 +61,10 @@ class DatabaseUnavailable(Exception):
         self.reason = reason
 
 
-def check_database_path(path: Path) -> None:
+def check_database_path(path: Path | str) -> None:
     """Raise ``DatabaseUnavailable`` if ``path`` cannot hold Herald's database; leave nothing.
+
+    A PostgreSQL URL is not a path: the server answers for it when Herald connects.
 
     Herald does not create missing folders: a mistyped folder is a mistake, not a request, and
     creating it would leave a stray database behind. The folder must be writable even when the
@@ -55,8 +72,9 @@ def check_database_path(path: Path) -> None:
     the real thing (create the file and remove it, open it for writing) rather than trusting
     permission bits, which say yes to root even in /proc.
     """
-    if str(path) == ":memory:":
+    if str(path) == ":memory:" or is_postgres_url(path):
         return
+    path = Path(path)
     if path.is_dir():
         raise DatabaseUnavailable(path, "it is a folder; give a file name, e.g. herald.db")
     folder = path.parent
@@ -91,8 +109,59 @@ def _missing_folder(folder: Path) -> str:
 _in_transaction: ContextVar[bool] = ContextVar("herald_in_transaction", default=False)
 
 
-class Database:
+def is_postgres_url(target: object) -> bool:
+    """Whether ``HERALD_DATABASE`` names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+class Database(ABC):
+    """An open database with Herald's schema applied (see the module docstring)."""
+
+    backend: str
+    path: Path | str  # the SQLite file, or the PostgreSQL URL it was opened with
+
+    @classmethod
+    async def open(cls, target: Path | str) -> Database:
+        """Open and migrate ``target``: a ``postgresql://`` URL, else a SQLite file path."""
+        if is_postgres_url(target):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.open(str(target))
+        return await SqliteDatabase.open(target)
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """All statements of this task inside the block commit together or not at all."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement (SQLite returns its ``lastrowid``; use ``RETURNING`` instead)."""
+
+    @abstractmethod
+    async def execute_changes(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
+
+    @abstractmethod
+    async def fetchone(self, sql: str, params: Params = ()) -> Any | None: ...
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class SqliteDatabase(Database):
     """An open SQLite database with Herald's schema applied."""
+
+    backend = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -106,7 +175,7 @@ class Database:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def open(cls, path: Path | str) -> SqliteDatabase:  # type: ignore[override]
         """Open (creating the file if needed) and migrate the database at ``path``.
 
         Raises ``DatabaseUnavailable`` when the path cannot be used (see ``check_database_path``)
@@ -217,9 +286,6 @@ class Database:
         head = sql.lstrip()[:6].upper()
         return self._reader if head in ("SELECT", "PRAGMA") else None
 
-    async def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Params) -> tuple[int, int]:

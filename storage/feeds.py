@@ -276,8 +276,8 @@ async def resolve_articles(db: Database, items: Sequence[NewArticle]) -> list[in
 async def record_items(db: Database, feed_id: int, items: Iterable[FeedItem], now: int) -> None:
     await db.executemany(
         """
-        INSERT OR IGNORE INTO feed_items (feed_id, guid, link, title_key, article_id, seen_at)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO feed_items (feed_id, guid, link, title_key, article_id, seen_at)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
         """,
         [(feed_id, i.guid, i.link, i.title_key, i.article_id, now) for i in items],
     )

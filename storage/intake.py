@@ -1,7 +1,8 @@
 """The webhook intake table: store an update once, claim it under a lease, mark it done.
 
-Plain SQL a PostgreSQL port mirrors (there: ``ON CONFLICT DO NOTHING`` is the same, and the
-claim becomes ``DISTINCT ON (chat_key)`` … ``FOR UPDATE SKIP LOCKED``).
+One SQL text for both backends. The claim's lease test is repeated on the updated row itself:
+on PostgreSQL two instances that picked the same head both wait for its row lock, and the
+second then sees the first one's lease and takes nothing.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ async def claim(db: Database, worker: str, limit: int, now: float, lease: float)
     """
     rows = await db.fetchall(
         "UPDATE intake SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 "
-        "WHERE update_id IN ("
-        "  SELECT head FROM ("
+        "WHERE (lease_until IS NULL OR lease_until < ?) AND update_id IN ("
+        "  SELECT heads.head FROM ("
         "    SELECT min(update_id) AS head FROM intake WHERE status = 'pending' GROUP BY chat_key"
-        "  ) JOIN intake ON intake.update_id = head"
-        "  WHERE lease_until IS NULL OR lease_until < ?"
-        "  ORDER BY head LIMIT ?"
+        "  ) AS heads JOIN intake ON intake.update_id = heads.head"
+        "  WHERE intake.lease_until IS NULL OR intake.lease_until < ?"
+        "  ORDER BY heads.head LIMIT ?"
         ") RETURNING update_id, chat_key, payload",
-        (worker, now + lease, now, limit),
+        (worker, now + lease, now, now, limit),
     )
     return sorted((Claimed(r[0], r[1], r[2]) for r in rows), key=lambda c: c.update_id)
 

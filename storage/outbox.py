@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Database
+from storage.db import POSTGRESQL, Database
+
+# PostgreSQL (several instances): a row claimed longer ago than this, still ``sending``, was
+# claimed by an instance that died mid-send; another instance's claim takes it again. Longer
+# than the longest send (HERALD_SEND_TIMEOUT is at most 300 s) plus its bookkeeping.
+LEASE_SECONDS = 600
 
 PENDING = "pending"
 SENDING = "sending"
@@ -57,7 +62,7 @@ async def fan_out(db: Database, article_id: int, haystack: str, priority: int, n
     """
     return await db.execute_changes(
         """
-        INSERT OR IGNORE INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
+        INSERT INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
         SELECT s.chat_id, :article, 'new', :priority, :now, :now
         FROM subscriptions s JOIN chats c ON c.id = s.chat_id
         WHERE c.paused = 0 AND (
@@ -66,6 +71,7 @@ async def fan_out(db: Database, article_id: int, haystack: str, priority: int, n
                     SELECT topic_id FROM article_topics WHERE article_id = :article))
             OR (s.kind = 'keyword' AND instr(:haystack, s.pattern) > 0))
         GROUP BY s.chat_id
+        ON CONFLICT DO NOTHING
         """,
         {"article": article_id, "priority": priority, "now": now, "haystack": haystack},
     )
@@ -100,6 +106,10 @@ def _claimed(rows: list[Any]) -> list[Delivery]:
 
 async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
     """Mark up to ``limit`` due rows ``sending`` and return them, most urgent first."""
+    params = {"now": now, "now_int": int(now), "limit": limit}
+    if db.backend == POSTGRESQL:
+        await db.execute(_EXPIRED_PG, {"now_int": int(now), "lease": LEASE_SECONDS})
+        return _claimed(await db.fetchall(_CLAIM_PG + _CLAIMED, params))
     rows = await db.fetchall(
         """
         UPDATE outbox SET status = 'sending', updated_at = :now_int
@@ -107,9 +117,23 @@ async def claim(db: Database, limit: int, now: float) -> list[Delivery]:
                      ORDER BY priority DESC, id LIMIT :limit)
         """
         + _CLAIMED,
-        {"now": now, "now_int": int(now), "limit": limit},
+        params,
     )
     return _claimed(rows)
+
+
+# Several instances claim at once: each skips the rows another has locked. A claim whose
+# lease ran out (its instance died mid-send) goes back to the queue first, to be claimed again.
+_EXPIRED_PG = """
+    UPDATE outbox SET status = 'pending'
+    WHERE id IN (SELECT id FROM outbox WHERE status = 'sending' AND updated_at < :now_int - :lease
+                 FOR UPDATE SKIP LOCKED)
+"""
+_CLAIM_PG = """
+    UPDATE outbox SET status = 'sending', updated_at = :now_int
+    WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND not_before <= :now
+                 ORDER BY priority DESC, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+"""
 
 
 async def mark_sent(db: Database, delivery_id: int, message_id: int | None, now: int) -> None:
@@ -282,12 +306,11 @@ async def hold(db: Database, delivery_id: int, until: float, now: int) -> None:
 
 async def claim_held(db: Database, chat_id: int, now: float) -> list[Delivery]:
     """Claim every held row of a chat that is due: they go out together, as one digest."""
+    where = "chat_id = :chat AND status = 'pending' AND held = 1 AND not_before <= :now"
+    if db.backend == POSTGRESQL:  # rows another instance is claiming are skipped, not waited for
+        where = f"id IN (SELECT id FROM outbox WHERE {where} FOR UPDATE SKIP LOCKED)"
     rows = await db.fetchall(
-        """
-        UPDATE outbox SET status = 'sending', updated_at = :now_int
-        WHERE chat_id = :chat AND status = 'pending' AND held = 1 AND not_before <= :now
-        """
-        + _CLAIMED,
+        f"UPDATE outbox SET status = 'sending', updated_at = :now_int WHERE {where}" + _CLAIMED,
         {"chat": chat_id, "now": now, "now_int": int(now)},
     )
     return _claimed(rows)

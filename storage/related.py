@@ -15,7 +15,7 @@ async def add_document_frequencies(db: Database, df_delta: Mapping[str, int], do
     """Count ``docs`` more documents and add ``df_delta`` to the terms' document frequencies."""
     await db.executemany(
         "INSERT INTO term_df (term, df) VALUES (?, ?)"
-        " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+        " ON CONFLICT (term) DO UPDATE SET df = term_df.df + excluded.df",
         list(df_delta.items()),
     )
     await db.execute("UPDATE corpus_stats SET value = value + ? WHERE name = 'documents'", (docs,))
@@ -51,7 +51,7 @@ async def score_candidates(
     for i, (term, weight) in enumerate(weights.items()):
         parts.append(
             f"SELECT * FROM (SELECT article_id, weight * :w{i} AS s FROM article_keywords"
-            f" WHERE term = :t{i} ORDER BY article_id DESC LIMIT :per_term)"
+            f" WHERE term = :t{i} ORDER BY article_id DESC LIMIT :per_term) AS p{i}"
         )
         params[f"t{i}"] = term
         params[f"w{i}"] = weight
@@ -59,7 +59,7 @@ async def score_candidates(
     rows = await db.fetchall(
         f"""
         SELECT c.article_id, c.score FROM (
-            SELECT article_id, sum(s) AS score FROM ({" UNION ALL ".join(parts)})
+            SELECT article_id, sum(s) AS score FROM ({" UNION ALL ".join(parts)}) AS postings
             WHERE article_id != :exclude
             GROUP BY article_id ORDER BY score DESC, article_id DESC LIMIT :limit + 8
         ) c JOIN articles a ON a.id = c.article_id AND a.status = 'published'
@@ -73,7 +73,9 @@ async def score_candidates(
 async def add_related(db: Database, rows: Iterable[tuple[int, int, float]]) -> None:
     """Store (article id, related id, score) rows for articles that have no list yet."""
     await db.executemany(
-        "INSERT OR REPLACE INTO related (article_id, related_id, score) VALUES (?, ?, ?)", rows
+        "INSERT INTO related (article_id, related_id, score) VALUES (?, ?, ?)"
+        " ON CONFLICT (article_id, related_id) DO UPDATE SET score = excluded.score",
+        rows,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.db import Database
+from storage import search_pg
+from storage.db import POSTGRESQL, Database
 
 # Marks put around matched words by snippet(); control characters cannot occur in stored text
 # that a renderer escapes, so rendering can swap them for <b></b> after escaping.
@@ -45,6 +46,10 @@ async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least:
 
     Unranked and stopped early, so it costs little even for a word in every article.
     """
+    if db.backend == POSTGRESQL:
+        return await search_pg.has_matches(
+            db, fts_query, min_rowid=min_rowid, at_least=at_least
+        )
     found = await db.scalar(
         """
         SELECT count(*) FROM (SELECT rowid FROM articles_fts
@@ -59,6 +64,17 @@ async def search_articles(
     db: Database, fts_query: str, *, min_rowid: int, limit: int, offset: int, now: int
 ) -> list[SearchHit]:
     """Published articles matching ``fts_query`` (FTS5 syntax, already made safe), best first."""
+    if db.backend == POSTGRESQL:
+        found = await search_pg.search_articles(
+            db,
+            fts_query,
+            min_rowid=min_rowid,
+            limit=limit,
+            offset=offset,
+            now=now,
+            boost=FRESHNESS_BOOST,
+        )
+        return [SearchHit(*hit) for hit in found]
     rows = await db.fetchall(
         f"""
         SELECT a.id, a.title, a.published_at, a.source,
@@ -92,9 +108,12 @@ async def search_articles(
 
 
 async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, now: int) -> int:
-    return await db.execute(
-        "INSERT INTO searches (chat_id, query, min_rowid, created_at) VALUES (?, ?, ?, ?)",
-        (chat_id, query, min_rowid, now),
+    return int(
+        await db.scalar(
+            "INSERT INTO searches (chat_id, query, min_rowid, created_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
+            (chat_id, query, min_rowid, now),
+        )
     )
 
 

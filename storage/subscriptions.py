@@ -41,8 +41,8 @@ async def add_subscription(
     """Add one subscription; False when the chat already had it."""
     changed = await db.execute_changes(
         """
-        INSERT OR IGNORE INTO subscriptions (chat_id, kind, topic_id, phrase, pattern, created_at)
-        VALUES (:chat, :kind, :topic, :phrase, :pattern, :now)
+        INSERT INTO subscriptions (chat_id, kind, topic_id, phrase, pattern, created_at)
+        VALUES (:chat, :kind, :topic, :phrase, :pattern, :now) ON CONFLICT DO NOTHING
         """,
         {
             "chat": chat_id,

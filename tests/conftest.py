@@ -1,23 +1,85 @@
-"""Fixtures: a real migrated SQLite file in a temp dir, the fake Bot API, a running Herald."""
+"""Fixtures: a real migrated database (a SQLite file in a temp dir, or a fresh PostgreSQL
+schema), the fake Bot API, a running Herald.
+
+A test module that sets ``BACKENDS = ("sqlite", "postgresql")`` runs each of its tests that use
+``db`` (or ``herald``) on both backends; the others run on SQLite only.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.sandbox.fake_api import FakeBotAPI
 from storage.db import Database
+from tests import postgres
 from tests.factories import EDITOR, Herald, run_herald, settings_for
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """No PostgreSQL here (and CI's HERALD_TEST_REQUIRE_POSTGRES unset): leave its tests out
+    and say so in one line. Under CI they run, and fail, so nothing is hidden there."""
+    needing = [item for item in items if postgres.uses_postgres(item)]
+    if not needing or postgres.REQUIRED:
+        return
+    reason = postgres.unreachable()
+    if reason is None:
+        return
+    config.hook.pytest_deselected(items=needing)
+    items[:] = [item for item in items if not postgres.uses_postgres(item)]
+    config.stash[_PG_SKIPPED] = f"{len(needing)} PostgreSQL tests skipped: {reason}"
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    if _PG_SKIPPED in config.stash:
+        terminalreporter.write_line(config.stash[_PG_SKIPPED], yellow=True, bold=True)
+
+
+_PG_SKIPPED = pytest.StashKey[str]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    backends = getattr(metafunc.module, "BACKENDS", ("sqlite",))
+    if "backend" in metafunc.fixturenames and len(backends) > 1:
+        metafunc.parametrize("backend", backends, indirect=True)
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "herald.db")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database the test's ``db`` is: "sqlite" unless the module asks for both."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database for this run (skipped, or failed under CI, when unreachable)."""
+    yield from postgres.server_database()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> Iterator[str]:
+    """A URL to an empty schema of its own, dropped after the test."""
+    schema, url = postgres.create_schema(pg_database)
+    yield url
+    postgres.drop_schema(pg_database, schema)
+
+
+@pytest.fixture
+async def db(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    if backend == "postgresql":
+        target: Path | str = request.getfixturevalue("pg_url")
+    else:
+        target = tmp_path / "herald.db"
+    database = await Database.open(target)
     yield database
     await database.close()
 

@@ -26,6 +26,16 @@ def test_defaults_and_derived_file_url(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert load_settings().file_url == "http://127.0.0.1:8081/file/bot"
 
 
+def test_database_is_a_file_or_a_postgresql_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://herald:pw@db.example.org:5432/news?sslmode=require"
+    monkeypatch.setenv("HERALD_DATABASE", url)
+    assert load_settings().database == url  # not folded into a path ("postgresql:/herald…")
+    monkeypatch.setenv("HERALD_DATABASE", "data/herald.db")
+    assert load_settings().database == Path("data/herald.db")
+    monkeypatch.setenv("HERALD_DATABASE", "")
+    assert load_settings().database == Path("herald.db")
+
+
 def test_env_file_and_editor_ids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("HERALD_EDITOR_IDS", raising=False)

@@ -12,6 +12,9 @@ from bot.sandbox.fake_limits import FloodLimits
 from storage import chats, subscriptions
 from tests.factories import READER, Herald, article, eventually, run_herald, settings_for
 
+# Also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 
 async def _running(api: FakeBotAPI, database: Path, **settings: object):  # noqa: ANN202
     stop = asyncio.Event()

@@ -32,6 +32,9 @@ from tests.factories import (
 )
 from tests.feed_server import FeedServer, Resource
 
+# These walks also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 READER_2 = 1002
 NEW_EDITOR = 5005
 
@@ -570,6 +573,11 @@ async def test_reply_edit_with_a_number_for_a_headline_corrects_the_replied_copy
     await herald.send("/subscribe", chat_id=EDITOR)
     article_id = await _published(herald)
     (copy,) = await _wait_pushes(herald.api, EDITOR, 1)
+
+    async def recorded() -> bool:  # the copy is on screen a moment before its id is stored
+        return await newsroom.article_for_reply(db, EDITOR, copy.message_id) is not None
+
+    await eventually(recorded)
     fix = await _preview(
         herald, "/edit\n1 ship still missing after the strike", reply_to=copy.message_id
     )

@@ -19,6 +19,9 @@ from storage.db import Database
 from tests import factories
 from tests.factories import READER, Herald, article, button_data, buttons
 
+# Also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 NO_MATCHES = "No matches – open Herald"
 GONE = "Sorry, that article is no longer available."
 GREETING = "brings the newsroom to Telegram"

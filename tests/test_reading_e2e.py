@@ -6,6 +6,9 @@ from bot.sandbox.samples import seed_samples
 from storage.db import Database
 from tests.factories import GROUP, READER, Herald, article, button_data, buttons, store
 
+# The reader walks also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 
 async def test_start_lists_commands_and_registers_menu(herald: Herald) -> None:
     reply = await herald.send("/start")

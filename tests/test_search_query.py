@@ -14,6 +14,9 @@ from bot.services.search import (
 from storage.db import Database
 from tests.factories import article, store
 
+# Also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 CASES = [
     ("election", '"election"'),
     ("climate deal", '("climate" AND "deal")'),

@@ -15,6 +15,9 @@ from storage import outbox as outbox_store
 from storage.db import Database
 from tests.factories import GROUP, READER, Herald, article, button_data, buttons, eventually
 
+# Also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 NEW_YORKER = 1002
 
 

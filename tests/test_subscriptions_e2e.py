@@ -17,6 +17,9 @@ from tests.factories import (
     store,
 )
 
+# These walks also run against PostgreSQL (see tests/conftest.py).
+BACKENDS = ("sqlite", "postgresql")
+
 ADMIN = 2002
 MEMBER = 3003
 
