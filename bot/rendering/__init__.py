@@ -10,5 +10,6 @@ One module per surface, over one shared base:
 - ``settings``: the /settings panel and its text commands;
 - ``editors``: previews, roles, the audit log, figures;
 - ``feeds``: /feeds and feed notices for editors;
-- ``inline``: inline-mode results and deep links.
+- ``inline``: inline-mode results and deep links;
+- ``webapp``: the buttons that open the Mini App.
 """
