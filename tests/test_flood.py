@@ -205,7 +205,7 @@ async def test_taps_and_inline_queries_are_answered_ahead_of_a_broadcast(tmp_pat
 
 async def test_replies_use_the_whole_budget_when_no_broadcast_runs(tmp_path: Path) -> None:
     """With nothing to push, readers are not held to the broadcast rate."""
-    async with running(tmp_path, broadcast_rate=5) as herald:
+    async with running(tmp_path, broadcast_rate=3) as herald:
         api = herald.api
         await seed(herald)
         readers = list(range(7200, 7225))
@@ -216,5 +216,5 @@ async def test_replies_use_the_whole_budget_when_no_broadcast_runs(tmp_path: Pat
             return all(any(c.ok for c in sends_to(api, chat)) for chat in readers)
 
         await eventually(all_answered, within=30)
-        assert api.stats.max_in_window(1.0) > 5
+        assert api.stats.max_in_window(1.0) >= 10, "more than 3 (the broadcast rate) a second"
         assert api.stats.rejected_429 == 0
