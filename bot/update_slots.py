@@ -9,8 +9,9 @@ spacing) did so inside its slot, so every other reader waited behind them. Here:
 - an optional ``screen`` looks at each update the moment it arrives, before it joins its
   chat's line: one it refuses (a user over their budget) is dropped there, at no cost;
 - ``stepped_out()`` gives the slot back for the length of a wait (a 429's ``retry_after``, a
-  chat's spacing, the message budget) and takes one again after it, so a waiting reply never
-  blocks another chat's update.
+  chat's spacing, the message budget) and takes one again after it, ahead of updates not yet
+  started (work begun is finished first), so a waiting reply never blocks another chat's
+  update.
 
 PTB's ``process_update`` (its semaphore) is left as it is, with a high bound: it then only caps
 how many updates may be queued here at once.
@@ -19,6 +20,7 @@ how many updates may be queued here at once.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -31,11 +33,43 @@ from telegram.ext import BaseUpdateProcessor
 QUEUED = 10_000  # updates admitted into this processor at once (waiting included)
 
 
+class _Slots:
+    """A counting semaphore on which updates coming back from a wait go before new ones."""
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._returning: deque[asyncio.Future[None]] = deque()
+        self._new: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, *, returning: bool = False) -> None:
+        if self._free and not self._returning and (returning or not self._new):
+            self._free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        (self._returning if returning else self._new).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # handed a slot just as it was cancelled: pass it on
+            raise
+
+    def give(self) -> None:
+        """Hand the slot to the next waiter (one back from a wait first), else free it."""
+        for waiters in (self._returning, self._new):
+            while waiters:
+                waiter = waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self._free += 1
+
+
 @dataclass(slots=True)
 class _Slot:
     """The slot one update holds (or gave back while it waits)."""
 
-    slots: asyncio.Semaphore
+    slots: _Slots
     held: bool = False
 
 
@@ -58,7 +92,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, slots: int, screen: Callable[[object], bool] | None = None) -> None:
         """``screen(update)``: False drops the update on arrival (it must not wait or fail)."""
         super().__init__(QUEUED)
-        self._slots = asyncio.Semaphore(slots)
+        self._slots = _Slots(slots)
         self._lines: dict[int, _Line] = {}
         self._screen = screen
 
@@ -89,7 +123,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
 
     async def _run(self, coroutine: Awaitable[Any]) -> None:
         slot = _Slot(self._slots)
-        await self._slots.acquire()
+        await self._slots.take()
         slot.held = True
         token = _current.set(slot)
         try:
@@ -97,7 +131,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         finally:
             _current.reset(token)
             if slot.held:
-                self._slots.release()
+                self._slots.give()
 
 
 @asynccontextmanager
@@ -111,11 +145,11 @@ async def stepped_out() -> AsyncIterator[None]:
         yield
         return
     slot.held = False
-    slot.slots.release()
+    slot.slots.give()
     try:
         yield
     finally:
-        await slot.slots.acquire()
+        await slot.slots.take(returning=True)
         slot.held = True
 
 

@@ -5,8 +5,11 @@ Counts within one moment (no waiting), so the outcomes do not depend on the mach
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.services.budget import UserBudget, Verdict
 from bot.services.pacing import GlobalPacer
+from bot.update_slots import _Slots
 
 
 async def test_replies_may_use_the_whole_budget_when_no_broadcast_runs() -> None:
@@ -39,3 +42,22 @@ def test_a_user_over_budget_is_warned_once_then_dropped_until_it_refills() -> No
     assert budget.take(2) is Verdict.ALLOWED, "another user has a budget of their own"
     now[0] = 2.0  # one unit back
     assert [budget.take(1) for _ in range(3)] == [Verdict.ALLOWED, Verdict.WARN, Verdict.DROP]
+
+
+async def test_an_update_back_from_a_wait_gets_the_next_slot_before_new_ones() -> None:
+    slots = _Slots(1)
+    await slots.take()
+    order: list[str] = []
+
+    async def take(name: str, returning: bool) -> None:
+        await slots.take(returning=returning)
+        order.append(name)
+        slots.give()
+
+    new = asyncio.create_task(take("new", False))
+    await asyncio.sleep(0)  # queued first
+    back = asyncio.create_task(take("back", True))
+    await asyncio.sleep(0)
+    slots.give()
+    await asyncio.gather(new, back)
+    assert order == ["back", "new"]
