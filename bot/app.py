@@ -19,14 +19,17 @@ from bot.rate_limit import SharedRateLimiter
 from bot.rendering.reading import COMMANDS
 from bot.sender import BroadcastSender
 from bot.services import search
+from bot.services.budget import UserBudget
 from bot.services.delivery import DeliveryWorker
 from bot.services.http_fetch import AddressGuard
 from bot.services.intake import IntakeWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
+from bot.update_slots import FairUpdateProcessor
 from bot.web import strings as web_strings
 from bot.web.context import direct_link
 from bot.web.server import WebServer
 from handlers import (
+    budget,
     editors,
     fallback,
     feeds,
@@ -49,9 +52,16 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     """The Application with every handler registered; nothing is opened yet.
 
     The pacers are made here because both lanes use them: readers' replies through the rate
-    limiter below, broadcasts through the delivery worker that ``serve`` starts.
+    limiter below, broadcasts through the delivery worker that ``serve`` starts. Updates run
+    in fair slots (``bot.update_slots``): one a chat at most, none held while a reply waits.
     """
-    pacer, chat_pacer = GlobalPacer(settings.broadcast_rate), ChatPacer()
+    pacer = GlobalPacer(
+        settings.broadcast_rate,
+        total=settings.message_rate,
+        floor=settings.broadcast_floor * settings.broadcast_rate,
+    )
+    chat_pacer = ChatPacer()
+    screen = budget.make_screen(UserBudget(settings.user_burst, settings.user_rate))
     app = (
         ApplicationBuilder()
         .application_class(ObservedApplication)
@@ -66,10 +76,11 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         )
         .context_types(ContextTypes(context=HeraldContext))
         .rate_limiter(SharedRateLimiter(pacer, chat_pacer))
-        .concurrent_updates(8)
+        .concurrent_updates(FairUpdateProcessor(settings.update_slots, screen=screen))
         .build()
     )
     app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
+    budget.register(app)  # group -2: over a user's budget, nothing else runs
     language.register(app)  # group -1: every update's language, before any feature runs
     inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)

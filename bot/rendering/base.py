@@ -69,6 +69,8 @@ EXPIRED = N_("This button has expired.")
 UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I can do.")
 SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 SORRY_BUTTON = N_("Sorry, something went wrong. Please try again.")
+# Said once to a user over their budget of commands, taps and inline queries (bot.services.budget).
+SLOW_DOWN = N_("You're going a little fast: please wait a few seconds, then try again.")
 
 
 @dataclass(frozen=True, slots=True)
