@@ -41,9 +41,8 @@ from typing import Any
 import aiohttp
 
 from bench.broadcast import profiling
-from bench.broadcast.__main__ import code_version
 from bench.broadcast.harness import proc_cpu_seconds, proc_memory_kb, proc_runqueue_seconds
-from bench.common import OUT, REPO, data_file, machine, percentile
+from bench.common import OUT, REPO, bot_commit, data_file, machine, percentile
 from bot.services.importer import import_file
 from storage.db import Database
 
@@ -583,7 +582,7 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
         template = Path(tmp) / "template.db"
         await make_template(template, corpus)
         for name in args.run or list(RUNS):
-            print(f"-- {name} (code {code_version()}, load {os.getloadavg()[0]:.2f})", flush=True)
+            print(f"-- {name} (code {bot_commit()}, load {os.getloadavg()[0]:.2f})", flush=True)
             results.append(await run_one(RUNS[name], args, template, words))
     return results
 
@@ -596,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     header = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {**machine(), "nproc": str(os.cpu_count())},
-        "code": code_version(),
+        "code": bot_commit(),
         "command": (".venv/bin/python -m bench.readers " + shlex.join(raw)).strip(),
         "seconds": time.monotonic() - started,
         "load_start": [round(x, 2) for x in load_start],
