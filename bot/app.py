@@ -17,7 +17,9 @@ from bot.sender import BroadcastSender
 from bot.services import search
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
+from bot.update_slots import FairUpdateProcessor
 from handlers import (
+    budget,
     editors,
     fallback,
     feeds,
@@ -39,9 +41,15 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     """The Application with every handler registered; nothing is opened yet.
 
     The pacers are made here because both lanes use them: readers' replies through the rate
-    limiter below, broadcasts through the delivery worker that ``serve`` starts.
+    limiter below, broadcasts through the delivery worker that ``serve`` starts. Updates run
+    in fair slots (``bot.update_slots``): one a chat at most, none held while a reply waits.
     """
-    pacer, chat_pacer = GlobalPacer(settings.broadcast_rate), ChatPacer()
+    pacer = GlobalPacer(
+        settings.broadcast_rate,
+        total=settings.message_rate,
+        floor=settings.broadcast_floor * settings.broadcast_rate,
+    )
+    chat_pacer = ChatPacer()
     app = (
         ApplicationBuilder()
         .token(token)
@@ -55,10 +63,11 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         )
         .context_types(ContextTypes(context=HeraldContext))
         .rate_limiter(SharedRateLimiter(pacer, chat_pacer))
-        .concurrent_updates(8)
+        .concurrent_updates(FairUpdateProcessor(settings.update_slots))
         .build()
     )
     app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
+    budget.register(app, settings)  # group -2: over a user's budget, nothing else runs
     language.register(app)  # group -1: every update's language, before any feature runs
     inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        env_ignore_empty=True,  # HERALD_X= (empty) means the default
     )
 
     bot_token: SecretStr | None = Field(
@@ -52,6 +53,40 @@ class Settings(BaseSettings):
         le=1000,
         description="Pushed messages a second, all chats together. Telegram allows about 30 "
         "(1000 with paid broadcasts); the rest of 30 is left for replies to readers.",
+    )
+    message_rate: float = Field(
+        default=30.0,
+        ge=1,
+        le=1000,
+        description="Messages a second, all chats together, replies and pushes counted alike: "
+        "Telegram's limit (about 30; 1000 with paid broadcasts). With no broadcast going, "
+        "readers' replies may use all of it.",
+    )
+    broadcast_floor: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Share of HERALD_BROADCAST_RATE a running broadcast keeps while readers' "
+        "replies are busy (they go first within the rest).",
+    )
+    user_burst: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Commands, button taps and inline queries one user may send at once.",
+    )
+    user_rate: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="Commands, taps and inline queries a second one user may keep sending; "
+        "beyond HERALD_USER_BURST the excess gets one 'slow down' and is then dropped.",
+    )
+    update_slots: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Updates handled at once (at most one a chat).",
     )
     send_concurrency: int = Field(
         default=100, ge=1, le=1000, description="Broadcast requests in flight at once."

@@ -1,10 +1,16 @@
 """Readers' replies and broadcasts share one flood budget; replies go first.
 
 python-telegram-bot lets an application route every request through a rate limiter. Herald's
-counts each message a reader's command or tap makes against the same global pacer and per-chat
-pacer the delivery worker uses, so the two lanes together stay within Telegram's limits; a reply
-goes ahead of every broadcast waiting for the same one-second window. A reply that
-still meets a 429 is retried after retry_after, a couple of times, instead of being lost.
+counts each message a reader's command or tap makes (a send or an edit: Telegram's flood
+control counts both) against the same global pacer and per-chat pacer the delivery worker
+uses, so the two lanes together stay within Telegram's limits. A reply waits for its own
+chat's spacing (1 s in a private chat, 20 a minute in a group) and goes ahead of broadcasts
+within its share of the global budget (``GlobalPacer``). Answers to button taps and inline
+queries are not messages: they are never paced.
+
+Every wait gives the update's slot back (``stepped_out``), and so does a 429: the reply is
+retried after ``retry_after`` a couple of times, instead of being lost, without keeping any
+other reader's update from running meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.services.pacing import ChatPacer, GlobalPacer
+from bot.update_slots import stepped_out
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +70,49 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> Result:
         chat_id = data.get("chat_id")
-        if endpoint in COUNTED and isinstance(chat_id, int):
-            await self._pace(chat_id)
+        paced = endpoint in COUNTED and isinstance(chat_id, int)
         for attempt in range(MAX_RETRIES + 1):
+            if paced:
+                await self._pace(chat_id)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == MAX_RETRIES:
                     raise
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-                log.info("reply to %s hit a 429; retrying in %.0f s", chat_id, seconds)
-                await asyncio.sleep(seconds)
+                await self._back_off(chat_id if paced else None, _seconds(exc))
         raise AssertionError("unreachable")
 
     async def _pace(self, chat_id: int) -> None:
-        """Count the reply against the shared budget, ahead of any broadcast. It waits only if
-        the last second is already full; a reader tapping through pages gets every edit at
-        once otherwise (Telegram tolerates a short burst in a chat), and broadcasts to this
-        chat then keep their distance from it."""
-        await self._pacer.admit(reply=True)
-        self._chats.record(chat_id, chat_id > 0, asyncio.get_running_loop().time())
+        """Wait until the chat may receive again and the budget has room, then count it.
+
+        Both must hold at the same moment: a broadcast to this chat may take its turn while
+        the reply waits for the budget, so the chat is looked at again after.
+        """
+        loop = asyncio.get_running_loop()
+        private = chat_id > 0
+        while True:
+            ready = self._chats.ready_at(chat_id, private, loop.time())
+            if ready > loop.time():
+                async with stepped_out():
+                    await asyncio.sleep(ready - loop.time())
+            if not self._pacer.try_admit(reply=True):
+                async with stepped_out():
+                    await self._pacer.admit(reply=True)
+            now = loop.time()
+            if self._chats.ready_at(chat_id, private, now) <= now:
+                self._chats.record(chat_id, private, now)
+                return
+
+    async def _back_off(self, chat_id: int | None, seconds: float) -> None:
+        """A 429: the chat waits ``retry_after`` (broadcasts to it too), out of its slot."""
+        log.info("reply to %s hit a 429; retrying in %.0f s", chat_id, seconds)
+        loop = asyncio.get_running_loop()
+        if chat_id is not None:
+            self._chats.block(chat_id, loop.time() + seconds)
+        async with stepped_out():
+            await asyncio.sleep(seconds)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

@@ -385,6 +385,7 @@ UNKNOWN_COMMAND = N_("Sorry, I don't know that command. Send /help to see what I
 ARTICLE_GONE = N_("This article is no longer available.")
 SORRY = N_("Sorry, something went wrong on my side. Please try again in a moment.")
 SORRY_BUTTON = N_("Sorry, something went wrong. Please try again.")
+SLOW_DOWN = N_("You're going a little fast: please wait a few seconds, then try again.")
 
 
 def unknown_topic(name: str, suggestions: list[str]) -> str:

@@ -6,6 +6,7 @@ Kept apart from the delivery worker so the limits are plain, testable arithmetic
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 
 PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
@@ -19,55 +20,106 @@ WINDOW_MARGIN = 0.015  # seconds: the last `rate` sends must span at least 1 s p
 
 
 class GlobalPacer:
-    """Evenly spaced slots at ``rate`` a second, checked again at the moment a send leaves.
+    """One budget for every message the bot sends: readers' replies and broadcasts together.
+
+    Telegram allows about ``total`` messages a second to all chats together (30; 1,000 with
+    paid broadcasts). Broadcasts take evenly spaced slots at ``rate`` (``reserve``) and never
+    more than ``rate`` in a second. Readers' replies go first and, with no broadcast going, may
+    use the whole ``total``; while a broadcast is going they leave it at least ``floor``
+    messages a second, so a crowd of readers (or one flooder) slows a broadcast but never
+    stops it.
 
     Slots alone are not enough: after the event loop stalls (a busy machine), sends scheduled
-    apart can leave together. So ``admit`` lets a send leave only while the last ``rate`` real
-    sends span more than a second. Readers' replies go through ``admit`` too, ahead of
-    broadcasts.
+    apart can leave together. So ``admit`` lets a send leave only while the sends of the last
+    second (plus a margin) stay within each budget, counted at the moment they leave.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, total: float | None = None, floor: float = 0.0) -> None:
         self.interval = (1.0 + RATE_MARGIN) / rate
         self._next = 0.0
-        self._recent: deque[float] = deque(maxlen=max(1, int(rate)))
+        self._total = max(1, int(max(rate, total or rate)))
+        self._broadcast_cap = max(1, int(rate))
+        # Replies' share of a second while a broadcast is going: what the floor leaves.
+        self._reply_cap = max(1, self._total - math.ceil(min(floor, rate)))
+        self._all: deque[float] = deque()
+        self._broadcasts: deque[float] = deque()
+        self._replies: deque[float] = deque()
         self._replies_waiting = 0
+        self._broadcasts_waiting = 0
 
     def reserve(self, now: float) -> float:
-        """Take the next slot; returns when it starts (``now`` or later)."""
+        """Take the next broadcast slot; returns when it starts (``now`` or later)."""
         slot = max(now, self._next)
         self._next = slot + self.interval
         return slot
 
     async def admit(self, *, reply: bool = False) -> None:
-        """Wait until one more send keeps every one-second window within the rate.
+        """Wait until one more send keeps every one-second window within its budget.
 
-        A reader's reply (``reply=True``) goes first: while one waits, broadcasts do not take
-        the slot it is waiting for, so a reply waits at most for the window, never behind a
-        broadcast.
+        A reader's reply (``reply=True``) goes first: while one waits within its share,
+        broadcasts do not take the slot it is waiting for.
         """
         loop = asyncio.get_running_loop()
-        if reply:
-            self._replies_waiting += 1
+        self._waiting(reply, +1)
         try:
             while True:
-                now = loop.time()
-                full = len(self._recent) == self._recent.maxlen
-                free = not full or now - self._recent[0] >= 1.0 + WINDOW_MARGIN
-                if free and (reply or not self._replies_waiting):
-                    self._recent.append(now)
-                    if reply:
-                        self._next = max(self._next, now) + self.interval
+                if self.try_admit(reply=reply):
                     return
-                wait = self._recent[0] + 1.0 + WINDOW_MARGIN - now if not free else self.interval
-                await asyncio.sleep(max(wait, 0.001))
+                await asyncio.sleep(self._wait(loop.time(), reply))
         finally:
-            if reply:
-                self._replies_waiting -= 1
+            self._waiting(reply, -1)
+
+    def try_admit(self, *, reply: bool = False) -> bool:
+        """Count one send now if every budget has room (no waiting); whether it was."""
+        now = asyncio.get_running_loop().time()
+        self._forget(now)
+        if not (self._may_reply() if reply else self._may_broadcast()):
+            return False
+        self._all.append(now)
+        (self._replies if reply else self._broadcasts).append(now)
+        return True
 
     def hold_until(self, moment: float) -> None:
-        """No slot before ``moment`` (a 429 paused the lane)."""
+        """No broadcast slot before ``moment`` (a 429 paused the lane)."""
         self._next = max(self._next, moment)
+
+    def _waiting(self, reply: bool, change: int) -> None:
+        if reply:
+            self._replies_waiting += change
+        else:
+            self._broadcasts_waiting += change
+
+    def _broadcasting(self) -> bool:
+        return bool(self._broadcasts_waiting or self._broadcasts)
+
+    def _may_reply(self) -> bool:
+        if len(self._all) >= self._total:
+            return False
+        return not self._broadcasting() or len(self._replies) < self._reply_cap
+
+    def _may_broadcast(self) -> bool:
+        if len(self._all) >= self._total or len(self._broadcasts) >= self._broadcast_cap:
+            return False
+        return not (self._replies_waiting and self._may_reply())
+
+    def _forget(self, now: float) -> None:
+        """Drop sends that left the window (each at most once: amortised O(1) a send)."""
+        edge = now - 1.0 - WINDOW_MARGIN
+        for sent in (self._all, self._broadcasts, self._replies):
+            while sent and sent[0] <= edge:
+                sent.popleft()
+
+    def _wait(self, now: float, reply: bool) -> float:
+        """Until the oldest send of the budget that is full leaves the window, else a slot."""
+        if len(self._all) >= self._total:
+            oldest = self._all[0]
+        elif not reply and len(self._broadcasts) >= self._broadcast_cap:
+            oldest = self._broadcasts[0]
+        elif reply and len(self._replies) >= self._reply_cap:
+            oldest = self._replies[0]
+        else:  # waiting for a reply to go first
+            return max(self.interval, 0.001)
+        return max(oldest + 1.0 + WINDOW_MARGIN - now, 0.001)
 
 
 class ChatPacer:
