@@ -51,8 +51,8 @@ class Settings(BaseSettings):
         default=25.0,
         gt=0,
         le=1000,
-        description="Pushed messages a second, all chats together. Telegram allows about 30 "
-        "(1000 with paid broadcasts); the rest of 30 is left for replies to readers.",
+        description="Pushed messages a second, all chats together, within HERALD_MESSAGE_RATE; "
+        "readers' replies go first within the rest (see HERALD_BROADCAST_FLOOR).",
     )
     message_rate: float = Field(
         default=30.0,

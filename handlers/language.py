@@ -13,7 +13,8 @@ leak into the next.
 A second pass after the features (group ``AFTER``) remembers the user's Telegram language for a
 chat that this very update made known (``/subscribe`` as the first message) and tells the
 delivery worker: pushes have no user to ask, and without it a Spanish reader's first pushed
-headlines would arrive in English.
+headlines would arrive in English. It reads the database only after an update that stored a
+chat (``chats.stored_a_chat``): an unknown reader's /latest costs one read, not two of each.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from telegram.ext import Application, TypeHandler
 
 from bot import i18n
 from bot.context import SERVICES_KEY, HeraldContext, Services
-from bot.services import preferences
+from bot.services import chats, preferences
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ async def choose_language(update: Update, context: HeraldContext) -> None:
 async def remember_language(update: Update, context: HeraldContext) -> None:
     """Store the user's Telegram language if the chat became known only during this update."""
     chat, user, services = update.effective_chat, update.effective_user, _services(context)
-    if not _unremembered.get() or chat is None or user is None or services is None:
-        return  # the usual case: remembered already, by the first pass or before
+    if not _unremembered.get() or not chats.stored_a_chat():
+        return  # the usual case: remembered already, or the chat is still unknown
+    if chat is None or user is None or services is None:
+        return
     try:
         _, remembered = await preferences.chat_language(services.db, chat.id, user.language_code)
         if remembered:  # the chat is known now: tell the delivery worker

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from telegram import Bot
@@ -23,6 +24,15 @@ ADMIN_TTL = 60.0
 ADMINS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 # Telegram's user for anonymous group admins: its messages carry the group as sender_chat.
 ANONYMOUS_ADMIN = 1087968824
+
+# Set when the current update (one task) stored a chat, so what waits for a chat to be known
+# (the language middleware's second pass) reads the database only after such updates.
+_stored: ContextVar[bool] = ContextVar("herald_chat_stored", default=False)
+
+
+def stored_a_chat() -> bool:
+    """Whether this update stored (remembered or re-joined) a chat."""
+    return _stored.get()
 
 
 class AdminCache:
@@ -54,6 +64,7 @@ class AdminCache:
 
 async def remember(db: Database, chat_id: int, kind: str, title: str) -> None:
     await store.upsert_chat(db, chat_id, kind, title, int(time.time()))
+    _stored.set(True)
 
 
 async def target_of(db: Database, chat_id: int) -> Chat | None:
@@ -70,6 +81,7 @@ async def joined(db: Database, chat_id: int, kind: str, title: str) -> bool:
     """Herald was added (or unblocked): remember the chat, resume it; True if it was paused."""
     now = int(time.time())
     await store.upsert_chat(db, chat_id, kind, title, now)
+    _stored.set(True)
     return await store.set_paused(db, chat_id, False, None, now)
 
 

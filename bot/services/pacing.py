@@ -17,6 +17,10 @@ GROUP_PER_WINDOW = 20  # messages to one group or channel in that window
 MARGIN = 0.05  # seconds added to per-chat intervals
 RATE_MARGIN = 0.015  # share by which the global rate stays under the configured one
 WINDOW_MARGIN = 0.015  # seconds: the last `rate` sends must span at least 1 s plus this
+# Replies leave through python-telegram-bot, whose requests take longer and vary more from
+# the moment they are counted to their arrival than the broadcast lane's: the shared window
+# keeps about this many sends' worth of slack (0.1 s at 30 a second, WINDOW_MARGIN at 200+).
+SHARED_SLACK = 3.0
 
 
 class GlobalPacer:
@@ -41,6 +45,7 @@ class GlobalPacer:
         self._broadcast_cap = max(1, int(rate))
         # Replies' share of a second while a broadcast is going: what the floor leaves.
         self._reply_cap = max(1, self._total - math.ceil(min(floor, rate)))
+        self._margin = max(WINDOW_MARGIN, SHARED_SLACK / self._total)
         self._all: deque[float] = deque()
         self._broadcasts: deque[float] = deque()
         self._replies: deque[float] = deque()
@@ -104,16 +109,18 @@ class GlobalPacer:
 
     def _forget(self, now: float) -> None:
         """Drop sends that left the window (each at most once: amortised O(1) a send)."""
+        while self._all and self._all[0] <= now - 1.0 - self._margin:
+            self._all.popleft()
         edge = now - 1.0 - WINDOW_MARGIN
-        for sent in (self._all, self._broadcasts, self._replies):
+        for sent in (self._broadcasts, self._replies):
             while sent and sent[0] <= edge:
                 sent.popleft()
 
     def _wait(self, now: float, reply: bool) -> float:
         """Until the oldest send of the budget that is full leaves the window, else a slot."""
         if len(self._all) >= self._total:
-            oldest = self._all[0]
-        elif not reply and len(self._broadcasts) >= self._broadcast_cap:
+            return max(self._all[0] + 1.0 + self._margin - now, 0.001)
+        if not reply and len(self._broadcasts) >= self._broadcast_cap:
             oldest = self._broadcasts[0]
         elif reply and len(self._replies) >= self._reply_cap:
             oldest = self._replies[0]

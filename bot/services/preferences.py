@@ -13,7 +13,7 @@ from datetime import time as clock
 from bot import i18n
 from bot.services import schedule
 from bot.services.schedule import DeliveryPlan
-from storage import chat_settings, chats, outbox
+from storage import chat_settings, outbox
 from storage.chat_settings import ChatSettings
 from storage.db import Database
 
@@ -33,10 +33,10 @@ async def chat_language(db: Database, chat_id: int, language_code: str | None) -
     user to ask, are rendered in it too. It cannot be while the chat is unknown (its first
     message, before /subscribe stores it): then the second value is False.
     """
-    settings = await chat_settings.get(db, chat_id)
+    settings, known = await chat_settings.get_known(db, chat_id)
     reported = i18n.pick(language_code) if language_code else None
     remembered = reported is None or reported == settings.user_language
-    if not remembered and await _known_chat(db, chat_id):
+    if not remembered and known:
         await chat_settings.update(db, chat_id, int(time.time()), user_language=reported)
         remembered = True
     language = settings.language or reported or settings.user_language or i18n.DEFAULT
@@ -136,10 +136,6 @@ async def _change(db: Database, chat_id: int, now: int | None, **changes: object
         await chat_settings.update(db, chat_id, now, **changes)
         await outbox.recheck_held(db, chat_id)
     return await chat_settings.get(db, chat_id)
-
-
-async def _known_chat(db: Database, chat_id: int) -> bool:
-    return await chats.get_chat(db, chat_id) is not None
 
 
 def _clock(text: str | None) -> clock | None:
