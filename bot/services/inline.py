@@ -120,12 +120,7 @@ def _page_limit(skip: int, page_size: int) -> int:
 async def _articles(db: Database, ids: list[int]) -> list[Article]:
     """The full articles (a result needs the lead, link and image), still published, in order.
 
-    At most a page of ids, so one lookup each is cheap; one retracted since the list was read
-    is left out rather than offered.
+    One read for the page; one retracted since the list was read is left out rather than
+    offered.
     """
-    found = []
-    for article_id in ids:
-        article = await store.get_article(db, article_id)
-        if article is not None and article.status == store.PUBLISHED:
-            found.append(article)
-    return found
+    return [a for a in await store.get_articles(db, ids) if a.status == store.PUBLISHED]
