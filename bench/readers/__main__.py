@@ -35,6 +35,7 @@ import re
 import shlex
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -153,7 +154,7 @@ class RunResult:
             for s in self.steps
             if s.all_answered and (rates is None or s.rate in rates)
         )
-        return values[len(values) // 2] if values else float("nan")
+        return statistics.median(values) if values else float("nan")
 
 
 # --------------------------------------------------------------------------- processes
