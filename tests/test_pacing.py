@@ -20,8 +20,10 @@ async def test_a_running_broadcast_keeps_its_floor() -> None:
     assert pacer.try_admit()  # a broadcast is going
     replies = sum(pacer.try_admit(reply=True) for _ in range(30))
     broadcasts = sum(pacer.try_admit() for _ in range(30))
-    assert replies == 30 - 23, "replies leave the broadcast its floor (22.5, rounded up)"
-    assert 1 + broadcasts == 23
+    # 30 in 1.1 s (the shared window's slack) is 27.3 a second: 22.5 of it stays for the
+    # broadcast, replies may have 4 in a (1.015 s) window of their own.
+    assert replies == 4, "replies leave the broadcast its floor"
+    assert 1 + broadcasts == 25, "which it may exceed, up to its rate, when replies are few"
 
 
 async def test_broadcasts_alone_keep_their_own_rate() -> None:

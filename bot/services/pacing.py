@@ -43,9 +43,11 @@ class GlobalPacer:
         self._next = 0.0
         self._total = max(1, int(max(rate, total or rate)))
         self._broadcast_cap = max(1, int(rate))
-        # Replies' share of a second while a broadcast is going: what the floor leaves.
-        self._reply_cap = max(1, self._total - math.ceil(min(floor, rate)))
         self._margin = max(WINDOW_MARGIN, SHARED_SLACK / self._total)
+        # Replies' share of a window while a broadcast is going: what the floor leaves of the
+        # rate the shared window really allows (its margin is wider than the replies').
+        spare = self._total / (1.0 + self._margin) - min(floor, rate)
+        self._reply_cap = max(1, math.floor(spare * (1.0 + WINDOW_MARGIN)))
         self._all: deque[float] = deque()
         self._broadcasts: deque[float] = deque()
         self._replies: deque[float] = deque()
