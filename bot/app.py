@@ -15,6 +15,7 @@ from bot.context import SERVICES_KEY, HeraldContext, Services
 from bot.rate_limit import SharedRateLimiter
 from bot.sender import BroadcastSender
 from bot.services import search
+from bot.services.budget import UserBudget
 from bot.services.delivery import DeliveryWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.update_slots import FairUpdateProcessor
@@ -50,6 +51,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         floor=settings.broadcast_floor * settings.broadcast_rate,
     )
     chat_pacer = ChatPacer()
+    screen = budget.make_screen(UserBudget(settings.user_burst, settings.user_rate))
     app = (
         ApplicationBuilder()
         .token(token)
@@ -63,11 +65,11 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         )
         .context_types(ContextTypes(context=HeraldContext))
         .rate_limiter(SharedRateLimiter(pacer, chat_pacer))
-        .concurrent_updates(FairUpdateProcessor(settings.update_slots))
+        .concurrent_updates(FairUpdateProcessor(settings.update_slots, screen=screen))
         .build()
     )
     app.bot_data[PACERS_KEY] = (pacer, chat_pacer)
-    budget.register(app, settings)  # group -2: over a user's budget, nothing else runs
+    budget.register(app)  # group -2: over a user's budget, nothing else runs
     language.register(app)  # group -1: every update's language, before any feature runs
     inline.register(app)  # before reading: its /start a_<id> goes ahead of the plain /start
     reading.register(app)

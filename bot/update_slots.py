@@ -6,6 +6,8 @@ spacing) did so inside its slot, so every other reader waited behind them. Here:
 
 - a chat's updates run one at a time, in order (a lock per chat, taken *before* a slot), so a
   chat with a backlog waits in its own line without taking anyone's slot;
+- an optional ``screen`` looks at each update the moment it arrives, before it joins its
+  chat's line: one it refuses (a user over their budget) is dropped there, at no cost;
 - ``stepped_out()`` gives the slot back for the length of a wait (a 429's ``retry_after``, a
   chat's spacing, the message budget) and takes one again after it, so a waiting reply never
   blocks another chat's update.
@@ -17,7 +19,7 @@ how many updates may be queued here at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,12 +53,14 @@ _current: ContextVar[_Slot | None] = ContextVar("herald_update_slot", default=No
 class FairUpdateProcessor(BaseUpdateProcessor):
     """``slots`` updates at once, at most one per chat (see the module docstring)."""
 
-    __slots__ = ("_lines", "_slots")
+    __slots__ = ("_lines", "_screen", "_slots")
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, screen: Callable[[object], bool] | None = None) -> None:
+        """``screen(update)``: False drops the update on arrival (it must not wait or fail)."""
         super().__init__(QUEUED)
         self._slots = asyncio.Semaphore(slots)
         self._lines: dict[int, _Line] = {}
+        self._screen = screen
 
     async def initialize(self) -> None:
         return None
@@ -65,6 +69,10 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._screen is not None and not self._screen(update):
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()  # never run: no "was never awaited" warning
+            return
         key = _chat_key(update)
         if key is None:
             await self._run(coroutine)

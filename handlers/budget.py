@@ -1,21 +1,25 @@
 """The per-user budget, applied to every update before anything else runs.
 
-Registered in handler group ``GATE`` (-2), ahead of the language middleware (-1) and every
-feature, with a ``TypeHandler(Update, ...)``: an update over its user's budget stops here
-(``ApplicationHandlerStop``) before any database read or Telegram request. The first one over
-is answered once with a short "slow down" in the user's Telegram language (choosing the chat's
-own language would take a database read); a tap's answer is a toast, an inline query gets none.
+Counted the moment an update arrives (``screen``, which the fair update processor calls before
+the update joins its chat's line): counting when it is handled would let a flooder's backlog,
+handled one a second at its chat's pace, refill the budget as fast as it spends it. An update
+over the budget is dropped right there, with no database read or Telegram request. The first
+one over is let through to ``gate``, in handler group ``GATE`` (-2, ahead of the language
+middleware and every feature), which answers it once with a short "slow down" in the user's
+Telegram language (the chat's own language would take a database read) and stops it
+(``ApplicationHandlerStop``); a tap's answer is a toast, an inline query gets none.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextvars import ContextVar
 
 from telegram import Chat, Update
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot import i18n, rendering
-from bot.config import Settings
 from bot.context import HeraldContext
 from bot.i18n import _
 from bot.sender import reply
@@ -24,6 +28,9 @@ from bot.services.budget import UserBudget, Verdict
 log = logging.getLogger(__name__)
 
 GATE = -2  # ahead of the language middleware (-1) and every feature (0)
+
+# Set by ``screen`` for this update (one task): over the budget, to be told "slow down".
+_over: ContextVar[bool] = ContextVar("herald_over_budget", default=False)
 
 
 def counted(update: Update) -> bool:
@@ -40,22 +47,35 @@ def counted(update: Update) -> bool:
     return message.chat.type == Chat.PRIVATE or (message.text or "").startswith("/")
 
 
-def make_gate(budget: UserBudget):  # noqa: ANN201 (PTB's callback type is long)
-    """The group -2 callback over ``budget``."""
+def make_screen(budget: UserBudget) -> Callable[[object], bool]:
+    """What the update processor asks of each update on arrival: False drops it."""
 
-    async def gate(update: Update, context: HeraldContext) -> None:
-        user = update.effective_user
-        if user is None or not counted(update):
-            return
-        verdict = budget.take(user.id)
-        if verdict is Verdict.ALLOWED:
-            return
+    def screen(update: object) -> bool:
+        if not isinstance(update, Update) or update.effective_user is None:
+            return True
+        if not counted(update):
+            return True
+        verdict = budget.take(update.effective_user.id)
+        if verdict is Verdict.DROP:
+            return False
         if verdict is Verdict.WARN:
-            log.info("user %s is over the per-user budget: told once, then dropping", user.id)
-            await _slow_down(update, i18n.pick(user.language_code))
-        raise ApplicationHandlerStop
+            log.info(
+                "user %s is over the per-user budget: told once, then dropping",
+                update.effective_user.id,
+            )
+        _over.set(verdict is Verdict.WARN)
+        return True
 
-    return gate
+    return screen
+
+
+async def gate(update: Update, context: HeraldContext) -> None:
+    """Group -2: the update ``screen`` found over budget gets its "slow down", nothing else."""
+    if not _over.get():
+        return
+    user = update.effective_user
+    await _slow_down(update, i18n.pick(user.language_code if user is not None else None))
+    raise ApplicationHandlerStop
 
 
 async def _slow_down(update: Update, language: str) -> None:
@@ -68,7 +88,6 @@ async def _slow_down(update: Update, language: str) -> None:
         await reply(update.effective_message, rendering.Rendered(text))
 
 
-def register(app: Application, settings: Settings) -> None:
-    """Ahead of every other handler."""
-    budget = UserBudget(settings.user_burst, settings.user_rate)
-    app.add_handler(TypeHandler(Update, make_gate(budget)), group=GATE)
+def register(app: Application) -> None:
+    """Ahead of every other handler (the budget itself is counted by ``screen``)."""
+    app.add_handler(TypeHandler(Update, gate), group=GATE)

@@ -74,7 +74,7 @@ def index_of(api: FakeBotAPI, call: ApiCall) -> int:
 
 
 async def test_a_flooding_reader_is_told_once_then_dropped(tmp_path: Path) -> None:
-    async with running(tmp_path, user_burst=3, user_rate=0.01) as herald:
+    async with running(tmp_path, user_burst=3, user_rate=1) as herald:
         api = herald.api
         await seed(herald)
         mark = api.mark()
