@@ -62,3 +62,36 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def bot_commit() -> str:
+    """The newest commit that changed the code under test (bot, handlers, storage, deps).
+
+    A benchmark branch carries newer commits of its own (``bench/``, docs) on top of the bot
+    it measures; naming HEAD would hide which bot ran. A ``git archive`` snapshot names its
+    commit in a ``COMMIT`` file (see docs/benchmarks.md). Uncommitted bot changes are flagged.
+    """
+    import subprocess
+
+    frozen = REPO / "COMMIT"
+    if not (REPO / ".git").exists() and frozen.exists():
+        return f"{frozen.read_text().strip()} (frozen snapshot)"
+    paths = ["bot", "handlers", "storage", "pyproject.toml"]
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", *paths],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *paths],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + (" + uncommitted changes" if dirty else "")
