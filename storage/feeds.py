@@ -190,6 +190,11 @@ async def record_failure(
     )
 
 
+async def schedule_fetch(db: Database, feed_id: int, at: int) -> None:
+    """Poll the feed next at ``at``, whatever its interval or back-off says."""
+    await db.execute("UPDATE feeds SET next_fetch_at = ? WHERE id = ?", (at, feed_id))
+
+
 async def record_pushes(db: Database, feed_id: int, hour_at: int, pushes: int) -> None:
     """The feed's push count for the hour that began at ``hour_at`` is now ``pushes``."""
     await db.execute(

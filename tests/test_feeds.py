@@ -578,6 +578,8 @@ async def test_feed_list_pages_through_all_54_feeds_failing_first(
 ) -> None:
     for n in range(1, 55):
         await feeds.add_feed(db, f"http://feed{n}.example/rss", None, EDITOR, title=f"Feed {n}")
+        # Not due while the list is read: the running bot's poller must not fetch them.
+        await feed_store.schedule_fetch(db, n, NOW + 3600)
     for n in (3, 30, 54):  # three feeds failing, one on each part of the list
         await feed_store.record_failure(db, n, 1, "HTTP 503", NOW, NOW + 600)
     first = await herald.send("/feeds", chat_id=EDITOR)
