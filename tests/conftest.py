@@ -7,16 +7,16 @@ A test module that sets ``BACKENDS = ("sqlite", "postgresql")`` runs each of its
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import telegram
 
 from bot.sandbox.fake_api import FakeBotAPI
 from storage.db import Database
 from tests import postgres
-from tests.factories import EDITOR, Herald, run_herald, settings_for
+from tests.factories import EDITOR, Herald, herald_running, settings_for
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -91,14 +91,20 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 
 @pytest.fixture
+async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
+    """A plain PTB client of ``api`` (file URL too: a download must reach the fake)."""
+    async with telegram.Bot(
+        api.token, base_url=api.base_url, base_file_url=api.base_file_url
+    ) as client:
+        yield client
+
+
+@pytest.fixture
 async def herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald running against ``api`` and sharing ``db``'s file (seed it through ``db``)."""
     settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}))
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    yield Herald(api, settings, app)
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
+    async with herald_running(settings, api) as herald:
+        yield herald
 
 
 def shared_file(name: str) -> Path:
@@ -113,8 +119,5 @@ def shared_file(name: str) -> Path:
 async def guarded_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald as shipped: the fetch guard refuses internal addresses (the tests' servers)."""
     settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), fetch_allow_private=False)
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    yield Herald(api, settings, app)
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
+    async with herald_running(settings, api) as herald:
+        yield herald

@@ -6,7 +6,8 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,6 +143,20 @@ async def run_herald(
     task = asyncio.create_task(serve(app, settings, stop))
     await api.wait_for("deleteWebhook", after=mark, timeout=15)  # polling starts right after
     return task, app
+
+
+@asynccontextmanager
+async def herald_running(
+    settings: Settings, api: FakeBotAPI, *, stop_within: float = 15
+) -> AsyncIterator[Herald]:
+    """Herald with ``settings`` running in this process for the block, then stopped."""
+    stop = asyncio.Event()
+    task, app = await run_herald(settings, api, stop)
+    try:
+        yield Herald(api, settings, app)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=stop_within)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:

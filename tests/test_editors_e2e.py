@@ -6,7 +6,6 @@ editor or a reader would see in their chat.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tests.factories import (
     button_data,
     buttons,
     eventually,
-    run_herald,
+    herald_running,
     settings_for,
     store,
 )
@@ -286,11 +285,8 @@ async def test_photo_post_goes_out_as_the_photo(herald: Herald) -> None:
 async def slow_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald at 20 pushes a second, so a broadcast to 40 chats takes two seconds."""
     settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), broadcast_rate=20)
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    yield Herald(api, settings, app)
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
+    async with herald_running(settings, api) as herald:
+        yield herald
 
 
 async def test_breaking_news_goes_ahead_of_a_broadcast_under_way(
@@ -542,11 +538,8 @@ async def test_feed_changes_are_in_the_audit_log(herald: Herald) -> None:
 async def deleting_herald(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald with HERALD_RETRACT_DELETES=true."""
     settings = settings_for(db.path, api, editor_ids=frozenset({EDITOR}), retract_deletes=True)
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    yield Herald(api, settings, app)
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
+    async with herald_running(settings, api) as herald:
+        yield herald
 
 
 async def test_retraction_can_delete_the_copies_instead(deleting_herald: Herald) -> None:

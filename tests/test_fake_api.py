@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -26,21 +25,6 @@ CHAT = 4242
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(d, callback_data=d) for d in data]])
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
-    # base_file_url too: a download must reach the fake, never api.telegram.org
-    async with telegram.Bot(
-        api.token, base_url=api.base_url, base_file_url=api.base_file_url
-    ) as client:
-        yield client
 
 
 async def test_base_urls_and_get_me(api: FakeBotAPI, bot: telegram.Bot) -> None:

@@ -45,12 +45,6 @@ async def api() -> AsyncIterator[FakeBotAPI]:
         yield server
 
 
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(api.token, base_url=api.base_url) as client:
-        yield client
-
-
 async def post_messages(api: FakeBotAPI, chat_ids: list[int], text: str = "hi") -> list[int]:
     """sendMessage form POSTs (as PTB encodes them) over parallel connections; HTTP statuses."""
     url = f"{api.base_url}{api.token}/sendMessage"

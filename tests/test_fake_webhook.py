@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import telegram
@@ -53,20 +52,6 @@ class Receiver:
             while len(self.received) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(
-        api.token, base_url=api.base_url, base_file_url=api.base_file_url
-    ) as client:
-        yield client
 
 
 async def test_updates_are_posted_in_order_with_the_secret(

@@ -7,7 +7,6 @@ keep the tests fast; ``bench/hostile_feed.py`` polls the 100,000-item one.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from bot.sandbox.fake_api import FakeBotAPI
 from bot.services import feeds
 from bot.services.feed_fetch import FeedPolicy, cut_items, parse_feed
 from bot.services.http_fetch import AddressGuard
-from tests.factories import EDITOR, READER, Herald, eventually, run_herald, settings_for
+from tests.factories import EDITOR, READER, Herald, eventually, herald_running, settings_for
 from tests.feed_server import FeedServer, Item, Resource, rss
 
 NOW = int(time.time())
@@ -152,10 +151,7 @@ async def test_the_running_herald_tells_the_editors_in_telegram(
     settings = settings_for(
         tmp_path / "herald.db", api, editor_ids=frozenset({EDITOR}), feed_max_items=50
     )
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    try:
-        herald = Herald(api, settings, app)
+    async with herald_running(settings, api) as herald:
         await herald.send("/subscribe")
         server.routes["/wire.xml"] = Resource(undated_flood(3_000))
         mark = api.mark()
@@ -167,6 +163,3 @@ async def test_the_running_herald_tells_the_editors_in_telegram(
         assert "lists 3,000 items and Herald reads 50" in notice.params["text"]
         assert await herald.services.db.scalar("SELECT count(*) FROM articles") == 50
         assert await pushes_to(herald) == 0
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=15)

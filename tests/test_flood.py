@@ -8,7 +8,6 @@ never how long something took.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.fake_limits import FloodLimits
 from bot.sandbox.fake_state import ApiCall
 from storage import chats, subscriptions
-from tests.factories import Herald, article, eventually, run_herald, settings_for
+from tests.factories import Herald, article, eventually, herald_running, settings_for
 
 FLOODER, OTHER = 7001, 7002
 AUDIENCE = list(range(8000, 8060))  # private chats subscribed to everything
@@ -36,13 +35,8 @@ async def running(tmp_path: Path, **settings: object) -> AsyncIterator[Herald]:
     """Herald against a fake that enforces Telegram's flood limits."""
     async with FakeBotAPI(limits=FloodLimits()) as api:
         config = settings_for(tmp_path / "h.db", api, **settings)
-        stop = asyncio.Event()
-        task, app = await run_herald(config, api, stop)
-        try:
-            yield Herald(api, config, app)
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=30)
+        async with herald_running(config, api, stop_within=30) as herald:
+            yield herald
 
 
 async def seed(herald: Herald) -> None:

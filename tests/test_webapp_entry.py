@@ -4,7 +4,6 @@ API refusing what Telegram refuses (web_app buttons outside private chats, plain
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tests.factories import (
     article,
     button_data,
     eventually,
-    run_herald,
+    herald_running,
     settings_for,
     store,
 )
@@ -33,11 +32,8 @@ APP_URL = "https://news.example.org/app/"
 async def with_app(tmp_path: Path, api: FakeBotAPI, db: Database) -> AsyncIterator[Herald]:
     """Herald with a Mini App address and short name."""
     settings = settings_for(db.path, api, webapp_url=APP_URL, webapp_short_name="news")
-    stop = asyncio.Event()
-    task, app = await run_herald(settings, api, stop)
-    yield Herald(api, settings, app)
-    stop.set()
-    await asyncio.wait_for(task, timeout=15)
+    async with herald_running(settings, api) as herald:
+        yield herald
 
 
 def web_app_buttons(message: SentMessage) -> list[tuple[str, str]]:
@@ -99,14 +95,6 @@ async def test_group_pushes_link_to_the_article_in_the_app(with_app: Herald, db:
     link = f"https://t.me/HeraldTestBot/news?startapp=a{article_id}"
     assert ("📰 Open in Herald", link) in url_buttons(push)
     assert web_app_buttons(push) == []
-
-
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(
-        api.token, base_url=api.base_url, base_file_url=api.base_file_url
-    ) as client:
-        yield client
 
 
 async def test_fake_refuses_web_app_buttons_where_telegram_does(
