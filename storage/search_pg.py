@@ -12,6 +12,9 @@ freshness boost; snippets come from ``ts_headline`` with the same match marks.
 from __future__ import annotations
 
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storage.db import Database
@@ -52,16 +55,152 @@ def to_tsquery(fts5: str) -> str:
     return " ".join(out)
 
 
-async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least: int) -> bool:
-    found = await db.scalar(
-        """
-        SELECT count(*) FROM (SELECT 1 FROM article_search
-                              WHERE vector @@ to_tsquery('herald', :q) AND article_id >= :lo
-                              LIMIT :n) AS m
-        """,
-        {"q": to_tsquery(fts_query), "lo": min_rowid, "n": at_least},
+# A query's matches are read newest first. How depends on how dense they are, and the planner
+# cannot tell (a rare word's frequency is a guess from ANALYZE's sample), so the data decides:
+# SAMPLE newest rows of the window are tested first. Dense matches are then read on, newest
+# first, through the primary key (a common word: a few thousand rows, no GIN posting list of
+# hundreds of thousands of entries); sparse ones come from the GIN index intersected with the
+# id range (a rare word: a few index pages, not a walk through the whole window).
+SAMPLE = 1000
+DENSE_ROWS = 16_000  # most rows read newest first before the GIN index is cheaper
+# Broad queries rank the newest RANKED matches of their window, not all of them: ranking reads
+# every candidate's vector and article (17 µs a row at 1M on 2 cores), and a common word
+# matches ~7,000 of the newest 20,000 articles.
+RANKED = 300
+# GIN finds a phrase's articles by its words; each one is then read to check their positions.
+# When the words are common and the phrase is not ("not that"), that is tens of thousands of
+# reads: such a phrase is looked for in the newest PHRASE_ROWS articles of the window first,
+# and only when they hold fewer than PHRASE_ENOUGH matches (a page and more) in all of it.
+MAX_RECHECKS = 4_000
+ALL_RECHECKS = 10_000
+PHRASE_ROWS = 8_000
+PHRASE_ENOUGH = 10
+
+_SAMPLE_SQL = """
+    SELECT coalesce(array_agg(article_id ORDER BY article_id DESC)
+                    FILTER (WHERE vector @@ to_tsquery('herald', :q)), '{}'),
+           count(*), 0,
+           count(*) FILTER (WHERE vector @@ to_tsquery('herald', :words))
+    FROM (SELECT article_id, vector FROM article_search WHERE article_id >= :lo
+          ORDER BY article_id DESC LIMIT :rows) AS newest
+"""
+_DENSE_SQL = """
+    SELECT article_id
+    FROM (SELECT article_id, vector FROM article_search WHERE article_id >= :lo
+          ORDER BY article_id DESC LIMIT :rows) AS newest
+    WHERE vector @@ to_tsquery('herald', :q)
+    ORDER BY article_id DESC LIMIT :want
+"""
+
+
+async def _sparse(
+    db: Database, tsquery: str, lo: int, want: int, ordered: bool, below: int | None = None
+) -> list[int]:
+    """Matches through the GIN index, by bitmap scans only (``herald_search_ids``, migration
+    0009): the planner's other choice, walking the primary key and testing every row, reads
+    a whole window for a word it wrongly guesses is common."""
+    rows = await db.fetchall(
+        "SELECT herald_search_ids(to_tsquery('herald', :q), CAST(:lo AS BIGINT),"
+        " CAST(:below AS BIGINT), CAST(:want AS INTEGER), CAST(:ordered AS INTEGER) = 1)",
+        {"q": tsquery, "lo": lo, "below": below, "want": want, "ordered": ordered},
     )
-    return int(found) >= at_least
+    return [int(r[0]) for r in rows]
+
+
+# One /search asks about the same newest rows up to three times (a window of 20,000, then
+# 200,000, then the ranking): what was found among the newest rows is kept for a few seconds,
+# keyed by the newest article id, so a new article starts afresh.
+MEMO_SIZE = 64
+MEMO_SECONDS = 10.0
+_memo: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+
+
+async def _remembered(key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
+    now = time.monotonic()
+    kept = _memo.get(key)
+    if kept is not None and now - kept[0] < MEMO_SECONDS:
+        _memo.move_to_end(key)
+        return kept[1]
+    value = await compute()
+    _memo[key] = (now, value)
+    while len(_memo) > MEMO_SIZE:
+        _memo.popitem(last=False)
+    return value
+
+
+async def _dense(db: Database, tsquery: str, lo: int, want: int, rows: int) -> list[int]:
+    """The newest ``want`` matches among the newest ``rows`` rows, through the primary key."""
+    found = await db.fetchall(_DENSE_SQL, {"q": tsquery, "lo": lo, "rows": rows, "want": want})
+    return [int(r[0]) for r in found]
+
+
+async def newest_matches(
+    db: Database, tsquery: str, *, min_rowid: int, want: int, ordered: bool = True
+) -> list[int]:
+    """Ids of the newest ``want`` matches with ``id >= min_rowid``, newest first (any
+    ``want`` matches when not ``ordered``); for a phrase of common words found often enough
+    in the newest ``PHRASE_ROWS`` articles, of those only."""
+    newest = int(await db.scalar("SELECT coalesce(max(article_id), 0) FROM article_search"))
+    words = tsquery.replace("<->", "&")  # what GIN can tell without reading positions
+
+    async def sample() -> Any:
+        params = {"q": tsquery, "words": words, "lo": min_rowid, "rows": SAMPLE}
+        return tuple(await db.fetchone(_SAMPLE_SQL, params))
+
+    def newest_only(rows: int) -> bool:  # the window holds all of the newest ``rows`` rows
+        return min_rowid <= newest - rows + 1
+
+    if newest_only(SAMPLE):
+        row = await _remembered((db.path, newest, tsquery, "sample"), sample)
+    else:
+        row = await sample()
+    found, scanned, candidates = [int(i) for i in row[0]], int(row[1]), int(row[3])
+    if len(found) >= want or scanned < SAMPLE:  # enough, or the window has no more rows
+        return found[:want]
+
+    async def dense(rows: int) -> list[int]:
+        if not newest_only(rows):
+            return await _dense(db, tsquery, min_rowid, want, rows)
+        return list(await _remembered(
+            (db.path, newest, tsquery, rows, want),
+            lambda: _dense(db, tsquery, min_rowid, want, rows),
+        ))
+
+    if found and want * SAMPLE / len(found) <= DENSE_ROWS:
+        matches = await dense(DENSE_ROWS)
+        if len(matches) >= want:
+            return matches
+    if words == tsquery:
+        return await _sparse(db, tsquery, min_rowid, want, ordered)
+    # A phrase: GIN finds the articles with its words, and each one's positions must then be
+    # read (its id is only tested after that). When its words are rare enough, one pass finds
+    # the newest RANKED matches of the whole archive, which answers every window a search
+    # tries (newest first, so each window's matches are a prefix). When they are common, the
+    # newest PHRASE_ROWS articles are tried first.
+    if candidates * newest / SAMPLE <= ALL_RECHECKS:
+        every = await _remembered(
+            (db.path, newest, tsquery, "all"), lambda: _sparse(db, tsquery, 0, RANKED, True)
+        )
+        return [i for i in every if i >= min_rowid][:want]
+    if candidates * (newest - min_rowid + 1) / SAMPLE > MAX_RECHECKS:
+        recent = await dense(PHRASE_ROWS)
+        if len(recent) >= min(want, PHRASE_ENOUGH):
+            return recent
+    # The positions of every candidate before the window are read too (PostgreSQL tests the
+    # id after them), so stopping early saves little: one ordered pass serves the window's
+    # test and its ranking.
+    window = await _remembered(
+        (db.path, newest, tsquery, min_rowid),
+        lambda: _sparse(db, tsquery, min_rowid, RANKED, True),
+    )
+    return list(window[:want])
+
+
+async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least: int) -> bool:
+    found = await newest_matches(
+        db, to_tsquery(fts_query), min_rowid=min_rowid, want=at_least, ordered=False
+    )
+    return len(found) >= at_least
 
 
 async def search_articles(
@@ -74,7 +213,15 @@ async def search_articles(
     now: int,
     boost: float,
 ) -> list[tuple[Any, ...]]:
-    """(id, title, published_at, source, snippet) of the best matches, best first."""
+    """(id, title, published_at, source, snippet) of the best matches, best first.
+
+    The ranked set is the newest ``RANKED`` matches of the window (all of them, for all but
+    broad words); ``ts_headline`` runs on the page's rows only.
+    """
+    tsquery = to_tsquery(fts_query)
+    ids = await newest_matches(db, tsquery, min_rowid=min_rowid, want=RANKED)
+    if not ids:
+        return []
     rows = await db.fetchall(
         f"""
         WITH q AS (SELECT to_tsquery('herald', :q) AS q),
@@ -85,7 +232,7 @@ async def search_articles(
                    AS score
             FROM article_search s CROSS JOIN q
             JOIN articles a ON a.id = s.article_id AND a.status = 'published'
-            WHERE s.vector @@ q.q AND s.article_id >= :lo
+            WHERE s.article_id = ANY(:ids)
             ORDER BY score DESC, a.published_at DESC, a.id DESC
             LIMIT :limit OFFSET :offset)
         SELECT page.id, page.title, page.published_at, page.source,
@@ -96,8 +243,8 @@ async def search_articles(
         ORDER BY page.score DESC, page.published_at DESC, page.id DESC
         """,
         {
-            "q": to_tsquery(fts_query),
-            "lo": min_rowid,
+            "q": tsquery,
+            "ids": ids,
             "limit": limit,
             "offset": offset,
             "now": now,
