@@ -7,6 +7,7 @@ second then sees the first one's lease and takes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.db import Database
@@ -27,6 +28,20 @@ async def add(db: Database, update_id: int, chat_key: int, payload: str, now: fl
         (update_id, chat_key, payload, now),
     )
     return changed > 0
+
+
+async def add_many(db: Database, updates: Sequence[tuple[int, int, str, float]]) -> set[int]:
+    """Store (update_id, chat_key, payload, received_at) rows in one statement, so one commit;
+    the update_ids stored now (not those stored before)."""
+    if not updates:
+        return set()
+    marks = ", ".join("(?, ?, ?, ?)" for _ in updates)
+    rows = await db.fetchall(
+        f"INSERT INTO intake (update_id, chat_key, payload, received_at) VALUES {marks} "
+        "ON CONFLICT (update_id) DO NOTHING RETURNING update_id",
+        [value for update in updates for value in update],
+    )
+    return {int(r[0]) for r in rows}
 
 
 async def claim(db: Database, worker: str, limit: int, now: float, lease: float) -> list[Claimed]:

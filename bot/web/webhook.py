@@ -21,11 +21,61 @@ from aiohttp import web
 from bot.services.intake import chat_key
 from bot.web.context import SERVICES
 from storage import intake
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 STORE_TIMEOUT = 3.0  # seconds to commit an update before answering 503
+
+
+BATCH_MAX = 500  # updates in one INSERT
+FLUSHES = 2  # INSERTs in flight at once: the next batch fills while one commits
+
+
+class IntakeBatch:
+    """Updates POSTed at the same time are committed together: one INSERT and one commit (one
+    WAL flush on PostgreSQL) for every update that arrived while the previous one committed,
+    instead of one each. Each POST is still answered only after its own row is committed.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[tuple[int, int, str, float], asyncio.Future[bool]]] = []
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def add(self, db: Database, update_id: int, key: int, payload: str, now: float) -> bool:
+        """Store one update; False when it was stored before (Telegram repeated it)."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append(((update_id, key, payload, now), done))
+        if len(self._flushes) < FLUSHES:
+            task = asyncio.create_task(self._flush(db))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+        return await done
+
+    async def _flush(self, db: Database) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH_MAX], self._waiting[BATCH_MAX:]
+            rows = {row[0]: row for row, _ in batch}  # a repeat within the batch: stored once
+            try:
+                stored = await intake.add_many(db, list(rows.values()))
+            except Exception as exc:  # each POST answers 503; Telegram repeats it
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (update_id, *_), done in batch:
+                if not done.done():
+                    done.set_result(update_id in stored)
+                stored.discard(update_id)  # the first POST of an update stored it
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Let the commits in flight finish (their POSTs' answers depend on them)."""
+        if self._flushes:
+            await asyncio.wait(set(self._flushes), timeout=STORE_TIMEOUT)
+
+
+BATCH = web.AppKey("herald.intake_batch", IntakeBatch)
 
 
 def webhook_path(url: str) -> str:
@@ -55,7 +105,9 @@ async def receive(request: web.Request) -> web.Response:
         return web.Response(status=400, text="not an update")
     try:
         stored = await asyncio.wait_for(
-            intake.add(services.db, update_id, chat_key(update), body.decode(), time.time()),
+            request.app[BATCH].add(
+                services.db, update_id, chat_key(update), body.decode(), time.time()
+            ),
             STORE_TIMEOUT,
         )
     except Exception as exc:  # Telegram repeats it later: nothing is lost
@@ -69,4 +121,6 @@ async def receive(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, url: str | None) -> None:
     """The POST route when a webhook URL is configured (long polling needs none)."""
     if url:
+        app[BATCH] = batch = IntakeBatch()
+        app.on_cleanup.append(batch.close)
         app.router.add_post(webhook_path(url), receive)
