@@ -69,11 +69,12 @@ DENSE_ROWS = 16_000  # most rows read newest first before the GIN index is cheap
 RANKED = 300
 # GIN finds a phrase's articles by its words; each one is then read to check their positions.
 # When the words are common and the phrase is not ("not that"), that is tens of thousands of
-# reads: such a phrase is looked for in the newest PHRASE_ROWS articles of the window first,
-# and only when they hold fewer than PHRASE_ENOUGH matches (a page and more) in all of it.
-MAX_RECHECKS = 4_000
-ALL_RECHECKS = 10_000
-PHRASE_ROWS = 8_000
+# reads (PostgreSQL reads them all, before testing the id range): when the sample says the
+# whole archive holds more than ALL_RECHECKS such articles, the phrase is looked for in the
+# newest PHRASE_ROWS articles first, and in its whole window only when they hold fewer than
+# PHRASE_ENOUGH matches (a page and more).
+ALL_RECHECKS = 4_000
+PHRASE_ROWS = 20_000
 PHRASE_ENOUGH = 10
 
 _SAMPLE_SQL = """
@@ -147,10 +148,7 @@ async def newest_matches(
         params = {"q": tsquery, "words": words, "lo": min_rowid, "rows": SAMPLE}
         return tuple(await db.fetchone(_SAMPLE_SQL, params))
 
-    def newest_only(rows: int) -> bool:  # the window holds all of the newest ``rows`` rows
-        return min_rowid <= newest - rows + 1
-
-    if newest_only(SAMPLE):
+    if min_rowid <= newest - SAMPLE + 1:  # the window holds all of the newest SAMPLE rows
         row = await _remembered((db.path, newest, tsquery, "sample"), sample)
     else:
         row = await sample()
@@ -158,37 +156,30 @@ async def newest_matches(
     if len(found) >= want or scanned < SAMPLE:  # enough, or the window has no more rows
         return found[:want]
 
-    async def dense(rows: int) -> list[int]:
-        if not newest_only(rows):
-            return await _dense(db, tsquery, min_rowid, want, rows)
-        return list(await _remembered(
-            (db.path, newest, tsquery, rows, want),
-            lambda: _dense(db, tsquery, min_rowid, want, rows),
-        ))
-
-    if found and want * SAMPLE / len(found) <= DENSE_ROWS:
-        matches = await dense(DENSE_ROWS)
-        if len(matches) >= want:
-            return matches
     if words == tsquery:
+        if found and want * SAMPLE / len(found) <= DENSE_ROWS:
+            dense = await _dense(db, tsquery, min_rowid, want, DENSE_ROWS)
+            if len(dense) >= want:
+                return dense
         return await _sparse(db, tsquery, min_rowid, want, ordered)
     # A phrase: GIN finds the articles with its words, and each one's positions must then be
-    # read (its id is only tested after that). When its words are rare enough, one pass finds
-    # the newest RANKED matches of the whole archive, which answers every window a search
-    # tries (newest first, so each window's matches are a prefix). When they are common, the
-    # newest PHRASE_ROWS articles are tried first.
+    # read (its id is only tested after that), so for each way in, one pass is kept and
+    # serves every window a search tries and its ranking (newest first: a window's matches
+    # are a prefix). Rare words: the newest RANKED matches of the whole archive. Common words:
+    # the newest PHRASE_ROWS articles, read newest first, then the window through GIN when
+    # those hold fewer than PHRASE_ENOUGH matches.
     if candidates * newest / SAMPLE <= ALL_RECHECKS:
         every = await _remembered(
             (db.path, newest, tsquery, "all"), lambda: _sparse(db, tsquery, 0, RANKED, True)
         )
         return [i for i in every if i >= min_rowid][:want]
-    if candidates * (newest - min_rowid + 1) / SAMPLE > MAX_RECHECKS:
-        recent = await dense(PHRASE_ROWS)
-        if len(recent) >= min(want, PHRASE_ENOUGH):
-            return recent
-    # The positions of every candidate before the window are read too (PostgreSQL tests the
-    # id after them), so stopping early saves little: one ordered pass serves the window's
-    # test and its ranking.
+    recent_lo = max(newest - PHRASE_ROWS + 1, 0)
+    recent = await _remembered(
+        (db.path, newest, tsquery, "recent"),
+        lambda: _dense(db, tsquery, recent_lo, RANKED, PHRASE_ROWS),
+    )
+    if min_rowid >= recent_lo or len(recent) >= min(want, PHRASE_ENOUGH):
+        return [i for i in recent if i >= min_rowid][:want]
     window = await _remembered(
         (db.path, newest, tsquery, min_rowid),
         lambda: _sparse(db, tsquery, min_rowid, RANKED, True),

@@ -42,8 +42,8 @@ def _archive() -> list:
 @pytest.fixture
 def shrunk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Sizes a 40-article archive crosses: a sample of 4 rows, dense reads of 12."""
-    for name, value in {"SAMPLE": 4, "DENSE_ROWS": 12, "PHRASE_ROWS": 6, "PHRASE_ENOUGH": 2,
-                        "MAX_RECHECKS": 0}.items():
+    for name, value in {"SAMPLE": 4, "DENSE_ROWS": 12, "PHRASE_ROWS": 6,
+                        "PHRASE_ENOUGH": 2}.items():
         monkeypatch.setattr(search_pg, name, value)
     search_pg._memo.clear()
     yield
@@ -114,6 +114,6 @@ async def test_search_pages_are_the_same_whichever_path(
 
     plain = await pages()
     with monkeypatch.context() as shrink:
-        for name, value in {"SAMPLE": 4, "DENSE_ROWS": 12, "MAX_RECHECKS": 0}.items():
+        for name, value in {"SAMPLE": 4, "DENSE_ROWS": 12}.items():
             shrink.setattr(search_pg, name, value)
         assert await pages() == plain
