@@ -6,7 +6,13 @@ expression becomes a ``tsquery`` for the ``herald`` text search configuration (E
 stemming, diacritics removed, no stop words: what FTS5's porter unicode61 does), matched
 against ``article_search`` (a weighted vector an article, GIN-indexed). Ranking is
 ``ts_rank`` with title ≫ summary > body weights (bm25's 10 : 4 : 1 on SQLite) and the same
-freshness boost; snippets come from ``ts_headline`` with the same match marks.
+freshness boost; snippets come from ``ts_headline`` with the same match marks, on the page's
+rows only.
+
+At a million articles how a query's matches are read decides its time, so ``newest_matches``
+lets the data choose (see its constants): a word in thousands of recent articles ranks the
+newest ``RANKED`` matches of its window, not all of them (docs/benchmarks.md, "PostgreSQL at
+1M").
 """
 
 from __future__ import annotations
