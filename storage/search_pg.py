@@ -146,7 +146,8 @@ async def newest_matches(
 ) -> list[int]:
     """Ids of the newest ``want`` matches with ``id >= min_rowid``, newest first (any
     ``want`` matches when not ``ordered``); for a phrase of common words found often enough
-    in the newest ``PHRASE_ROWS`` articles, of those only."""
+    in the newest ``PHRASE_ROWS`` articles, of those only. ``want`` is at most ``RANKED``
+    (what is kept between calls is the newest ``RANKED``)."""
     newest = int(await db.scalar("SELECT coalesce(max(article_id), 0) FROM article_search"))
     words = tsquery.replace("<->", "&")  # what GIN can tell without reading positions
 
@@ -158,12 +159,23 @@ async def newest_matches(
         row = await _remembered((db.path, newest, tsquery, "sample"), sample)
     else:
         row = await sample()
-    found, scanned, candidates = [int(i) for i in row[0]], int(row[1]), int(row[3])
+    found = [int(i) for i in row[0] if i >= min_rowid]
+    scanned, candidates = int(row[1]), int(row[3])
     if len(found) >= want or scanned < SAMPLE:  # enough, or the window has no more rows
         return found[:want]
 
     if words == tsquery:
-        if found and want * SAMPLE / len(found) <= DENSE_ROWS:
+        if found and RANKED * SAMPLE / len(found) <= DENSE_ROWS:
+            # Dense enough that the newest DENSE_ROWS articles hold a ranking's worth: read
+            # once, for the window's test and its ranking alike.
+            dense = await _remembered(
+                (db.path, newest, tsquery, "dense"),
+                lambda: _dense(db, tsquery, 0, RANKED, DENSE_ROWS),
+            )
+            in_window = [i for i in dense if i >= min_rowid]
+            if len(in_window) >= want:
+                return in_window[:want]
+        elif found and want * SAMPLE / len(found) <= DENSE_ROWS:
             dense = await _dense(db, tsquery, min_rowid, want, DENSE_ROWS)
             if len(dense) >= want:
                 return dense

@@ -59,11 +59,13 @@ async def _plain(db: Database, tsquery: str, lo: int, want: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+@pytest.mark.parametrize("ranked", [300, 3])
 @pytest.mark.parametrize("all_rechecks", [0, 10**9])
 async def test_every_path_finds_the_newest_matches(
-    db: Database, shrunk: None, monkeypatch: pytest.MonkeyPatch, all_rechecks: int
+    db: Database, shrunk: None, monkeypatch: pytest.MonkeyPatch, all_rechecks: int, ranked: int
 ) -> None:
     monkeypatch.setattr(search_pg, "ALL_RECHECKS", all_rechecks)
+    monkeypatch.setattr(search_pg, "RANKED", ranked)
     paths: list[str] = []
     for name in ("_dense", "_sparse"):
         original = getattr(search_pg, name)
@@ -77,7 +79,7 @@ async def test_every_path_finds_the_newest_matches(
     for text in QUERIES:
         tsquery = search_pg.to_tsquery(build_fts_query(text) or "")
         for lo in (0, ids[10], ids[35]):
-            for want in (1, 3, 50):
+            for want in (1, 3, min(50, ranked)):  # never more than RANKED
                 search_pg._memo.clear()
                 found = await search_pg.newest_matches(db, tsquery, min_rowid=lo, want=want)
                 expected = await _plain(db, tsquery, lo, want)
