@@ -5,10 +5,11 @@ on the server given by ``--postgres``):
 
 1. **/search** at ``--articles`` articles: the query classes of ``bench.scale`` through
    ``start_search`` (window choice, saved search, ranking, snippets), the whole path a reader's
-   /search takes, as ``bench.search_backends`` does at 100k. Target: p95 ≤ 50 ms.
+   /search takes, as ``bench.search_backends`` does at 100k, after the search's tables are
+   read into the OS page cache (``pg_prewarm``) and a warm-up pass. Target: p95 ≤ 50 ms.
 2. **Fan-out** of one article to ``--subscribers`` chats that each ``subscribe everything``:
    ``storage.outbox.fan_out`` (one INSERT … SELECT), timed ``--rounds`` times with a fresh
-   article each round and an empty outbox before each. Target: ≤ 2 s at 1M.
+   article each round and an empty, checkpointed outbox before each. Target: ≤ 2 s at 1M.
 3. **Intake** by one instance: a real ``WebServer`` (bot/web) on a free port, fed real update
    JSON by ``--concurrency`` keep-alive HTTP clients for ``--intake-seconds``; each POST is
    answered 200 only after its intake row is committed, so 200s per second is the committed
@@ -26,7 +27,8 @@ import would write (no related stories, which neither /search nor fan-out reads)
         --postgres postgresql://postgres@127.0.0.1:5432/test [--keep] [--reuse]
 
 ``--reuse`` keeps an already filled database of that name (``--keep`` leaves it after the
-run); ``--only search|fanout|intake`` runs one part.
+run); ``--only fill|search|fanout|intake`` (repeatable) runs those parts. Progress goes to
+stderr, the result (a report, or ``--json``) to stdout.
 """
 
 from __future__ import annotations
