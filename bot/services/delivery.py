@@ -43,6 +43,7 @@ from bot.sender import (
 )
 from bot.services import preferences, schedule
 from bot.services.fanout import BREAKING
+from bot.services.fleet_budget import FleetBudget
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.services.reading import ArticleView
 from bot.services.related import related_ids
@@ -61,6 +62,7 @@ DB_RETRY = 1.0  # seconds to wait when the database is busy (another process wri
 PAYLOAD_CACHE = 256
 LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 PREFS_REFRESH = 10.0  # seconds between looks for chat settings changed elsewhere
+PAYLOADS_REFRESH = 2.0  # seconds between looks for articles corrected by another instance
 
 
 class DeliveryWorker:
@@ -74,8 +76,10 @@ class DeliveryWorker:
         pacer: GlobalPacer,
         chat_pacer: ChatPacer,
         clock: Callable[[], float] = time.time,
+        fleet: FleetBudget | None = None,
     ) -> None:
         self._db = db
+        self._fleet = fleet or FleetBudget(settings.message_rate)  # unattached: local only
         self.clock = clock  # wall time (outbox times, quiet hours); tests set their own
         self._prefs: dict[int, ChatSettings] = {}  # chats with settings of their own
         self._prefs_seen: tuple[int, int] | None = None
@@ -90,6 +94,7 @@ class DeliveryWorker:
         self._ready: deque[Delivery] = deque()
         self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
         self._payloads: OrderedDict[tuple[int, str], Prepared | None] = OrderedDict()
+        self._payloads_checked = (0.0, 0)  # (loop time, wall second) of the last look
         self._versions: dict[int, int] = {}  # bumped by forget(): a render racing it is dropped
         self._changing: set[tuple[int, int]] = set()  # (chat, article) edits in flight
         self._retract_deletes = settings.retract_deletes
@@ -181,6 +186,8 @@ class DeliveryWorker:
             self._ready.append(heapq.heappop(self._waiting)[3])
         if now - self._prefs_checked > PREFS_REFRESH:
             await self._refresh_prefs()
+        if now - self._payloads_checked[0] > PAYLOADS_REFRESH:
+            await self._refresh_payloads(now)
         while self._ready:
             delivery = self._ready.popleft()
             if await self._held_back(delivery):
@@ -239,6 +246,16 @@ class DeliveryWorker:
             self._prefs = {s.chat_id: s for s in await chat_settings.customised(self._db)}
             self._prefs_seen = seen
 
+    async def _refresh_payloads(self, now: float) -> None:
+        """Forget rendered articles changed since the last look: a correction made on another
+        instance reaches this worker only through the database."""
+        _, since = self._payloads_checked
+        self._payloads_checked = (now, int(self.clock()))
+        cached = {article_id for article_id, _ in self._payloads}
+        if cached and since:
+            for article_id in await articles.changed_since(self._db, sorted(cached), since - 1):
+                self.forget(article_id)
+
     async def _held_back(self, delivery: Delivery) -> bool:
         """Hold a new article for a chat in quiet hours or waiting for its digest."""
         prefs = self._prefs.get(delivery.chat_id)
@@ -287,7 +304,7 @@ class DeliveryWorker:
                 return
         request = await self._request(delivery)
         if isinstance(request, tuple):
-            await self._global.admit()  # at the moment of sending: stalls cannot bunch sends
+            await self._admit()
             outcome = await self._sender.call(*request)
             outcome = await self._after(delivery, request, outcome)
         else:
@@ -302,6 +319,12 @@ class DeliveryWorker:
         log.error(
             "delivery %s to %s: outcome %s not recorded", delivery.id, delivery.chat_id, outcome
         )
+
+    async def _admit(self) -> None:
+        """At the moment of sending (stalls cannot bunch sends): this instance's window, then
+        the budget shared with other instances, if any."""
+        await self._global.admit()
+        await self._fleet.take()
 
     async def _send_digest(self, rows: list[Delivery]) -> None:
         """Several held articles for one chat: one digest (in parts if long), paced per chat."""
@@ -318,7 +341,7 @@ class DeliveryWorker:
                 )
                 self._chats.record(first.chat_id, _private(first), slot)
                 await asyncio.sleep(max(0.0, slot - loop.time()))
-            await self._global.admit()
+            await self._admit()
             method, params = part
             params = {"chat_id": first.chat_id} | params
             outcome = await self._sender.call(method, self._for_chat(first, params))
@@ -399,7 +422,7 @@ class DeliveryWorker:
             if prepared is not None:
                 method, params = prepared.retract
                 target = {"chat_id": delivery.chat_id, "message_id": delivery.target_message_id}
-                await self._global.admit()
+                await self._admit()
                 return await self._sender.call(method, target | params)
         return outcome
 
@@ -447,6 +470,7 @@ class DeliveryWorker:
                 log.warning("429 for chat %s: retry after %.0f s", delivery.chat_id, seconds)
                 self._global.hold_until(loop_now + min(seconds, LANE_HOLD_CAP))
                 self._chats.block(delivery.chat_id, loop_now + seconds)
+                await self._fleet.pause(seconds)  # every instance waits too
                 await outbox.retry_later(
                     db, delivery.id, self.clock() + seconds, "429", now, count_attempt=False
                 )

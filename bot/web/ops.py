@@ -47,7 +47,7 @@ async def _both(first, second):  # noqa: ANN001, ANN202 - two awaitables, one af
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES].services
     now = time.time()
-    body: dict[str, object] = {"leader": True}
+    body: dict[str, object] = {"leader": services.leading()}
     try:
         by_status, oldest = await _database_answers(request)
         body["database"] = "ok"
