@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot import i18n
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 PACERS_KEY = "herald.pacers"
 FLEET_KEY = "herald.fleet"  # the flood budget shared with other instances (PostgreSQL)
+REGISTER_RETRY = 5.0  # seconds between a new leader's tries to reach the Bot API
 EDITORS_REFRESH = 10.0  # seconds between looks at the editors' roster (other instances)
 WEB_KEY = "herald.web"  # the running WebServer (its address, for the sandbox and tests)
 
@@ -220,14 +222,9 @@ async def lead(
         asyncio.create_task(feeds.run_poller(app, services, deposed), name="feeds"),
     ]
     try:
-        await register_commands(app)
-        await set_menu_button(app, settings)
-        if settings.webhook_url:
-            await _set_webhook(app, settings)
-        else:
-            await app.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
-            )
+        await _until_done(deposed, partial(_take_updates, app, settings), "take updates")
+        await _until_done(deposed, partial(register_commands, app), "publish the commands")
+        await _until_done(deposed, partial(set_menu_button, app, settings), "set the menu button")
         await _until_stopped(deposed, tasks[0])
     finally:
         deposed.set()
@@ -252,14 +249,38 @@ def _start_intake(
     return asyncio.create_task(services.intake.run(stop), name="intake")
 
 
-async def _set_webhook(app: Application, settings: Settings) -> None:
-    assert settings.webhook_url is not None and settings.webhook_secret is not None
+async def _take_updates(app: Application, settings: Settings) -> None:
+    """Tell Telegram where updates go (webhook), or start long polling."""
+    if not settings.webhook_url:
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, error_callback=_polling_failed
+        )
+        return
+    assert settings.webhook_secret is not None
     await app.bot.set_webhook(
         settings.webhook_url,
         secret_token=settings.webhook_secret.get_secret_value(),
         allowed_updates=Update.ALL_TYPES,
     )
     log.info("taking updates by webhook at %s", settings.webhook_url)
+
+
+async def _until_done(
+    deposed: asyncio.Event, step: Callable[[], Awaitable[None]], what: str
+) -> None:
+    """Run ``step`` until it succeeds or leadership ends. A new leader may be elected while
+    the Bot API is unreachable: it retries (one line each time) instead of giving up the
+    broadcasts it already runs. Errors that retrying cannot fix (a bad token) are raised."""
+    while not deposed.is_set():
+        try:
+            await step()
+            return
+        except NetworkError as exc:  # TimedOut included
+            log.warning("could not %s (%s); retrying in %.0f s", what, exc, REGISTER_RETRY)
+        try:
+            await asyncio.wait_for(deposed.wait(), REGISTER_RETRY)
+        except TimeoutError:
+            pass
 
 
 def _polling_failed(exc: TelegramError) -> None:

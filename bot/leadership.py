@@ -50,10 +50,11 @@ class Leadership:
         (not a lost lock: a bug) ends this, and so the process, rather than hide."""
         try:
             while not stop.is_set():
-                if await self._acquire():
-                    await self._lead(stop)
-                else:
+                if not await self._acquire():
                     await _wait(stop, self._every)
+                elif not await self._lead(stop):
+                    # Lost the lock's connection: let a healthy instance take over first.
+                    await _wait(stop, self._every * 3)
         finally:
             await self._lock.release()
 
@@ -69,7 +70,8 @@ class Leadership:
         self._unreachable = False
         return held
 
-    async def _lead(self, stop: asyncio.Event) -> None:
+    async def _lead(self, stop: asyncio.Event) -> bool:
+        """Run the duties until stopped or the lock is lost; False when it was lost."""
         self.leading, self.terms = True, self.terms + 1
         metrics.LEADER.set(1)
         log.info("leading: this instance runs broadcasts, feeds, digests and hourly jobs")
@@ -100,6 +102,7 @@ class Leadership:
                     await self._lock.release()
                 if not stop.is_set():
                     log.info("no longer leading")
+        return not lost
 
 
 async def _wait(stop: asyncio.Event, seconds: float, task: asyncio.Task | None = None) -> None:

@@ -19,7 +19,9 @@ from storage.db import POSTGRESQL, Database
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x4845_4C44  # "HELD": the advisory lock key of leadership
+# The advisory lock of leadership: "HELD" and the schema, so two Heralds that share a database
+# in different schemas (a test run, a staging copy) each have a leader.
+LOCK_KEY = 0x4845_4C44
 CONNECT_TIMEOUT = 3  # seconds
 # The server notices a vanished leader within idle + interval × count seconds.
 KEEPALIVES = {
@@ -49,7 +51,9 @@ class LeaderLock:
             self._conn = await AsyncConnection.connect(
                 self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **KEEPALIVES
             )
-        cursor = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+        cursor = await self._conn.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (LOCK_KEY,)
+        )
         row = await cursor.fetchone()
         self.held = bool(row and row[0])
         return self.held
@@ -70,7 +74,10 @@ class LeaderLock:
             return
         with contextlib.suppress(Exception):
             await asyncio.wait_for(
-                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,)), timeout=1.0
+                conn.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (LOCK_KEY,)
+                ),
+                timeout=1.0,
             )
         with contextlib.suppress(Exception):
             await asyncio.wait_for(conn.close(), timeout=1.0)
