@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RATE_SHARE = 0.95  # of HERALD_MESSAGE_RATE: the margin covers sends' travel to Telegram
 PAUSE_CAP = 5.0  # seconds a 429 holds every instance at most (a longer one is the chat's)
 MAX_WAIT = 0.5  # seconds between two asks while the bucket is empty or paused
-CHUNK_RATE = 50  # asks a second at most: above that, tokens are taken several at a time
+CHUNK_RATE = 40  # asks a second at most: above that, tokens are taken several at a time
 
 
 class FleetBudget:
@@ -69,7 +69,7 @@ class FleetBudget:
                 self._failing = False
                 if wait <= 0:
                     self._spare = self.chunk - 1
-                    self._spare_until = loop.time() + self.chunk / self.rate
+                    self._spare_until = loop.time() + 2 * self.chunk / self.rate
                     return
                 await asyncio.sleep(min(wait, MAX_WAIT))
 
