@@ -35,6 +35,18 @@ from tests.fleet import Fleet
 SERVER = os.environ.get("HERALD_BENCH_POSTGRES") or "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stalls(times: list[float]) -> dict[str, float]:
+    """Gaps of more than 50 ms between two sends: how many, and the time they took."""
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b - a > 0.05]
+    return {"count": len(gaps), "seconds": round(sum(gaps), 2)}
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
     parser.add_argument("--chats", type=int, default=30_000)
@@ -86,6 +98,9 @@ async def run(args: argparse.Namespace) -> dict:
                     await fleet.leader()
                     db = await Database.open(url)
                     item = ArticleInput(title="Fleet benchmark headline", body="Body.")
+                    pids = {i: inst.process.pid for i, inst in fleet.instances.items()}
+                    cpu_before = {i: _cpu_seconds(pid) for i, pid in pids.items()}
+                    own_before = time.process_time()
                     started = time.monotonic()
                     await ingest(db, [normalise(item, 1)], push=True)
                     queued = time.monotonic() - started
@@ -97,6 +112,12 @@ async def run(args: argparse.Namespace) -> dict:
                     budget = args.chats / args.rate * 5 + 60
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(all_sent.wait(), budget)
+                    wall = time.monotonic() - started
+                    cpu = {
+                        i: round(100 * (_cpu_seconds(pid) - cpu_before[i]) / wall)
+                        for i, pid in pids.items()
+                    }
+                    own = round(100 * (time.process_time() - own_before) / wall)
         delivered = api.stats.sent
         span = times[-1] - times[0] if len(times) > 1 else float("nan")
         return {
@@ -112,6 +133,8 @@ async def run(args: argparse.Namespace) -> dict:
             "rejected_429": api.stats.rejected_429,
             "max_in_1s": api.stats.max_in_window(1.0),
             "fan_out_seconds": round(queued, 2),
+            "stalls_over_50ms": _stalls(times),
+            "cpu_percent_of_a_core": {"instances": cpu, "fake_and_bench": own},
             "target": "≥ 900/s",
         }
     finally:

@@ -47,6 +47,7 @@ from bot.services.fleet_budget import FleetBudget
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.services.reading import ArticleView
 from bot.services.related import related_ids
+from bot.services.sent_batch import SentBatch
 from storage import articles, chat_settings, chats, outbox
 from storage.chat_settings import ChatSettings
 from storage.db import BusyError, Database
@@ -80,6 +81,7 @@ class DeliveryWorker:
     ) -> None:
         self._db = db
         self._fleet = fleet or FleetBudget(settings.message_rate)  # unattached: local only
+        self._sent = SentBatch(db)
         self.clock = clock  # wall time (outbox times, quiet hours); tests set their own
         self._prefs: dict[int, ChatSettings] = {}  # chats with settings of their own
         self._prefs_seen: tuple[int, int] | None = None
@@ -95,6 +97,8 @@ class DeliveryWorker:
         self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
         self._payloads: OrderedDict[tuple[int, str], Prepared | None] = OrderedDict()
         self._payloads_checked = (0.0, 0)  # (loop time, wall second) of the last look
+        self._prefetch: asyncio.Task[list[Delivery]] | None = None  # the next batch, claiming
+        self._more = False  # the last claim was full
         self._versions: dict[int, int] = {}  # bumped by forget(): a render racing it is dropped
         self._changing: set[tuple[int, int]] = set()  # (chat, article) edits in flight
         self._retract_deletes = settings.retract_deletes
@@ -166,6 +170,11 @@ class DeliveryWorker:
 
     async def _shutdown(self) -> None:
         """Let sends in flight finish and record their outcome; give back the rest."""
+        if self._prefetch is not None:  # never cancelled mid-claim: its rows are given back
+            task, self._prefetch = self._prefetch, None
+            (prefetched,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(prefetched, list):
+                self._ready.extend(prefetched)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self._grace)
         for task in list(self._tasks):
@@ -203,6 +212,7 @@ class DeliveryWorker:
                 continue
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
             if due <= now:
+                self._prefetch_soon()
                 return delivery
             if due - now > HOLD_IN_MEMORY:
                 await outbox.retry_later(
@@ -218,11 +228,15 @@ class DeliveryWorker:
         if now - self._pruned > 30:
             self._chats.forget_before(now - 120)
             self._pruned = now
+        if self._prefetch is not None:
+            task, self._prefetch = self._prefetch, None
+            claimed = await task
+            self._ready.extend(claimed)
+            if claimed:
+                return None
         held = len(self._waiting) + len(self._tasks)
         if held < MAX_BUFFER:
-            claimed = await outbox.claim(
-                self._db, min(self._claim_size, MAX_BUFFER - held), self.clock()
-            )
+            claimed = await self._claim(min(self._claim_size, MAX_BUFFER - held))
             if claimed:
                 self._ready.extend(claimed)
                 return None
@@ -232,6 +246,22 @@ class DeliveryWorker:
         self._wake.clear()
         await _sleep_or_stop(stop, timeout, self._wake)
         return None
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        claimed = await outbox.claim(self._db, limit, self.clock())
+        self._more = len(claimed) == limit  # a full batch: the outbox likely holds more
+        return claimed
+
+    def _prefetch_soon(self) -> None:
+        """While a broadcast is going, claim the next batch before this one runs out, so the
+        lane never stops for a claim (a claim of 2,000 rows takes a while on a busy machine)."""
+        if self._prefetch is not None or not self._more:
+            return
+        if len(self._ready) > self._claim_size // 4:
+            return
+        held = len(self._ready) + len(self._waiting) + len(self._tasks)
+        if held + self._claim_size <= MAX_BUFFER:
+            self._prefetch = asyncio.create_task(self._claim(self._claim_size))
 
     def settings_changed(self, settings: ChatSettings) -> None:
         """A chat changed its settings: deliver by them from now on (and look at held rows)."""
@@ -459,8 +489,8 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(OUTCOME_NAMES[type(outcome)]).inc()
         match outcome:
             case Sent(message_id):
+                await self._sent.record(delivery.id, message_id, now)
                 self.sent += 1
-                await outbox.mark_sent(db, delivery.id, message_id, now)
             case RetryAfter(seconds):
                 # Telegram does not say which limit was hit. The chat waits the whole
                 # retry_after; the lane as a whole only briefly, so one busy group cannot

@@ -4,7 +4,8 @@ Telegram's limits are the bot's: three instances that each kept 30 messages a se
 send 90. So on PostgreSQL every message (a reader's reply on any instance, the leader's
 broadcasts) is also taken from a token bucket in the database (``storage.flood``), refilled at
 ``HERALD_MESSAGE_RATE`` less a margin and holding at most ``burst`` tokens, so any one-second
-window holds at most ``rate + burst`` messages from all instances together. A 429 seen by any
+window holds at most ``rate + burst`` (≤ ``HERALD_MESSAGE_RATE``) messages from all instances
+together. A 429 seen by any
 instance pauses the bucket, so every instance waits it out. The per-chat limits stay each
 instance's own (``ChatPacer``): a chat's updates are handled by one instance at a time, and
 broadcasts come from the leader alone.
@@ -36,7 +37,9 @@ class FleetBudget:
     def __init__(self, message_rate: float) -> None:
         self.rate = message_rate * RATE_SHARE
         self.chunk = max(1, int(self.rate // CHUNK_RATE))
-        self.burst = float(max(1, self.chunk))
+        # Room for two asks' worth, so the bucket refills while an ask is on its way; never
+        # more than what the margin leaves: a window holds at most rate + burst ≤ the limit.
+        self.burst = max(1.0, min(2.0 * self.chunk, message_rate - self.rate))
         self._db: Database | None = None
         self._spare = 0
         self._spare_until = 0.0
