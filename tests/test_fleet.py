@@ -285,3 +285,41 @@ async def test_three_instances_fetch_each_feed_once_per_interval(
     for path in feeds:
         fetched = len(server.requests_to(path))
         assert 1 <= fetched <= minutes + 1, f"{path} fetched {fetched} times in {minutes} min"
+
+
+async def test_readyz_follows_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The database goes away (connections refused, the open ones cut): /readyz says 503
+    within 2 s and the instance stops leading; when it is back, 200 and leading again."""
+    from tests.postgres import SERVER
+
+    database = psycopg.conninfo.conninfo_to_dict(pg_url)["dbname"]
+    async with FakeBotAPI() as api, Fleet(api, pg_url, tmp_path) as fleet:
+        await fleet.start(0)
+        assert await fleet.leader() == 0
+        assert (await fleet.readyz(0) or {}).get("status") == "ready"
+        async with await psycopg.AsyncConnection.connect(SERVER, autocommit=True) as admin:
+            try:
+                await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (database,),
+                )
+                gone_at = asyncio.get_running_loop().time()
+
+                async def not_ready() -> bool:
+                    body = await fleet.readyz(0)
+                    return body is not None and body["status"] == "not ready"
+
+                await eventually(not_ready, within=10, every=0.1)
+                noticed = asyncio.get_running_loop().time() - gone_at
+                body = await fleet.readyz(0)
+                assert body is not None and body["database"].startswith("unreachable")
+            finally:
+                await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+
+        async def ready_and_leading() -> bool:
+            body = await fleet.readyz(0)
+            return body is not None and body["status"] == "ready" and body["leader"] is True
+
+        await eventually(ready_and_leading, within=30, every=0.2)
+    assert noticed <= 2.0, f"/readyz noticed after {noticed:.1f} s"
