@@ -28,6 +28,8 @@ class Services:
     intake: IntakeWorker | None = None  # webhook mode: the claim loop the webhook wakes
     # True while updates are being taken and handled (polling or webhook intake): /readyz.
     running: Callable[[], bool] = field(default=lambda: False)
+    # True while this instance leads (``bot.leadership``): it alone broadcasts and polls feeds.
+    leading: Callable[[], bool] = field(default=lambda: True)
 
     def outbox_changed(self, *, urgent: bool = False) -> None:
         """Something was queued: let the delivery worker look now rather than at its next poll.

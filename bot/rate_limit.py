@@ -8,6 +8,9 @@ chat's spacing (1 s in a private chat, 20 a minute in a group) and goes ahead of
 within its share of the global budget (``GlobalPacer``). Answers to button taps and inline
 queries are not messages: they are never paced.
 
+With several instances on PostgreSQL each message is also taken from the bot's one budget
+shared by all of them (``FleetBudget``), and a 429 pauses every instance.
+
 Every wait gives the update's slot back (``stepped_out``), and so does a 429: the reply is
 retried after ``retry_after`` a couple of times, instead of being lost, without keeping any
 other reader's update from running meanwhile.
@@ -25,6 +28,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot import metrics
+from bot.services.fleet_budget import FleetBudget
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.update_slots import stepped_out
 
@@ -51,9 +55,10 @@ Result = bool | dict[str, Any] | list[dict[str, Any]]
 class SharedRateLimiter(BaseRateLimiter[None]):
     """A PTB rate limiter over Herald's pacers (see the module docstring)."""
 
-    def __init__(self, pacer: GlobalPacer, chats: ChatPacer) -> None:
+    def __init__(self, pacer: GlobalPacer, chats: ChatPacer, fleet: FleetBudget) -> None:
         self._pacer = pacer
         self._chats = chats
+        self._fleet = fleet
 
     async def initialize(self) -> None:
         return None
@@ -104,7 +109,10 @@ class SharedRateLimiter(BaseRateLimiter[None]):
             now = loop.time()
             if self._chats.ready_at(chat_id, private, now) <= now:
                 self._chats.record(chat_id, private, now)
-                return
+                break
+        if self._fleet.shared:  # other instances send for this bot too: the shared budget
+            async with stepped_out():
+                await self._fleet.take()
 
     async def _back_off(self, chat_id: int | None, seconds: float) -> None:
         """A 429: the chat waits ``retry_after`` (broadcasts to it too), out of its slot."""
@@ -113,6 +121,7 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         if chat_id is not None:
             self._chats.block(chat_id, loop.time() + seconds)
         async with stepped_out():
+            await self._fleet.pause(seconds)
             await asyncio.sleep(seconds)
 
 

@@ -44,6 +44,17 @@ async def load_editors(app: Application) -> None:
     editor_filter(app).add_user_ids(roster.ids)
 
 
+async def follow_roster(app: Application) -> None:
+    """Let in exactly the owners and the roster's editors: another instance may have added
+    or removed one (the database is the one record)."""
+    services = app.bot_data["herald"]
+    roster = await editors.roster(services.db, services.settings.editor_ids)
+    wanted = set(services.settings.editor_ids) | set(roster.ids)
+    current = editor_filter(app)
+    if set(current.user_ids) != wanted:
+        current.user_ids = wanted
+
+
 # ------------------------------------------------------------------------------ posting
 
 

@@ -250,6 +250,17 @@ async def headlines(db: Database, ids: Sequence[int]) -> list[Headline]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+async def changed_since(db: Database, ids: Sequence[int], since: int) -> list[int]:
+    """Which of ``ids`` were corrected or retracted at or after ``since`` (a wall second)."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(
+        f"SELECT id FROM articles WHERE id IN ({marks}) AND updated_at >= ?", [*ids, since]
+    )
+    return [row[0] for row in rows]
+
+
 async def count_articles(db: Database) -> int:
     return int(await db.scalar("SELECT count(*) FROM articles"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -159,19 +160,32 @@ async def herald_running(
         await asyncio.wait_for(task, timeout=stop_within)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Wait until ``check()`` holds (state that shows no message, e.g. a paused chat)."""
+async def eventually(
+    check: Callable[[], Awaitable[bool]], within: float = 10.0, *, every: float = 0.02
+) -> None:
+    """Wait until ``check()`` holds (state that shows no message, e.g. a paused chat); a
+    costly check may be asked less often (``every`` seconds)."""
     deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"still not true after {within} s: {check.__name__}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def start_bot_process(
-    api: FakeBotAPI, database: Path, cwd: Path, **settings: str
+    api: FakeBotAPI, database: Path | str, cwd: Path, *, log: Path | None = None, **settings: str
 ) -> asyncio.subprocess.Process:
-    """A real ``python -m bot`` against ``api``, configured only through its environment."""
+    """A real ``python -m bot`` against ``api``, configured only through its environment.
+
+    Its log is a pipe (read it with ``communicate``), or the file ``log`` for a process that
+    logs more than a pipe holds before the test reads it."""
     env = {
         **os.environ,
         "PYTHONPATH": ROOT,
@@ -181,15 +195,20 @@ async def start_bot_process(
         "HERALD_HTTP_PORT": "0",
         **{f"HERALD_{name.upper()}": value for name, value in settings.items()},
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    stderr = None if log is None else log.open("ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=cwd,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE if stderr is None else stderr,
+        )
+    finally:
+        if stderr is not None:
+            stderr.close()  # the process has its own copy
 
 
 def run_cli(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -27,18 +26,13 @@ from tests.factories import (
     Herald,
     article,
     eventually,
+    free_port,
     settings_for,
     start_bot_process,
     store,
 )
 
 SECRET = "webhook_SECRET-123"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _message(text: str) -> dict:

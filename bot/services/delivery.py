@@ -43,9 +43,11 @@ from bot.sender import (
 )
 from bot.services import preferences, schedule
 from bot.services.fanout import BREAKING
+from bot.services.fleet_budget import FleetBudget
 from bot.services.pacing import ChatPacer, GlobalPacer
 from bot.services.reading import ArticleView
 from bot.services.related import related_ids
+from bot.services.sent_batch import SentBatch
 from storage import articles, chat_settings, chats, outbox
 from storage.chat_settings import ChatSettings
 from storage.db import BusyError, Database
@@ -61,6 +63,7 @@ DB_RETRY = 1.0  # seconds to wait when the database is busy (another process wri
 PAYLOAD_CACHE = 256
 LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 PREFS_REFRESH = 10.0  # seconds between looks for chat settings changed elsewhere
+PAYLOADS_REFRESH = 2.0  # seconds between looks for articles corrected by another instance
 
 
 class DeliveryWorker:
@@ -74,8 +77,11 @@ class DeliveryWorker:
         pacer: GlobalPacer,
         chat_pacer: ChatPacer,
         clock: Callable[[], float] = time.time,
+        fleet: FleetBudget | None = None,
     ) -> None:
         self._db = db
+        self._fleet = fleet or FleetBudget(settings.message_rate)  # unattached: local only
+        self._sent = SentBatch(db)
         self.clock = clock  # wall time (outbox times, quiet hours); tests set their own
         self._prefs: dict[int, ChatSettings] = {}  # chats with settings of their own
         self._prefs_seen: tuple[int, int] | None = None
@@ -90,6 +96,9 @@ class DeliveryWorker:
         self._ready: deque[Delivery] = deque()
         self._waiting: list[tuple[float, int, int, Delivery]] = []  # (due, -priority, id, row)
         self._payloads: OrderedDict[tuple[int, str], Prepared | None] = OrderedDict()
+        self._payloads_checked = (0.0, 0)  # (loop time, wall second) of the last look
+        self._prefetch: asyncio.Task[list[Delivery]] | None = None  # the next batch, claiming
+        self._more = False  # the last claim was full
         self._versions: dict[int, int] = {}  # bumped by forget(): a render racing it is dropped
         self._changing: set[tuple[int, int]] = set()  # (chat, article) edits in flight
         self._retract_deletes = settings.retract_deletes
@@ -161,6 +170,11 @@ class DeliveryWorker:
 
     async def _shutdown(self) -> None:
         """Let sends in flight finish and record their outcome; give back the rest."""
+        if self._prefetch is not None:  # never cancelled mid-claim: its rows are given back
+            task, self._prefetch = self._prefetch, None
+            (prefetched,) = await asyncio.gather(task, return_exceptions=True)
+            if isinstance(prefetched, list):
+                self._ready.extend(prefetched)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=self._grace)
         for task in list(self._tasks):
@@ -181,6 +195,8 @@ class DeliveryWorker:
             self._ready.append(heapq.heappop(self._waiting)[3])
         if now - self._prefs_checked > PREFS_REFRESH:
             await self._refresh_prefs()
+        if now - self._payloads_checked[0] > PAYLOADS_REFRESH:
+            await self._refresh_payloads(now)
         while self._ready:
             delivery = self._ready.popleft()
             if await self._held_back(delivery):
@@ -196,6 +212,7 @@ class DeliveryWorker:
                 continue
             due = self._chats.ready_at(delivery.chat_id, _private(delivery), now)
             if due <= now:
+                self._prefetch_soon()
                 return delivery
             if due - now > HOLD_IN_MEMORY:
                 await outbox.retry_later(
@@ -211,11 +228,15 @@ class DeliveryWorker:
         if now - self._pruned > 30:
             self._chats.forget_before(now - 120)
             self._pruned = now
+        if self._prefetch is not None:
+            task, self._prefetch = self._prefetch, None
+            claimed = await task
+            self._ready.extend(claimed)
+            if claimed:
+                return None
         held = len(self._waiting) + len(self._tasks)
         if held < MAX_BUFFER:
-            claimed = await outbox.claim(
-                self._db, min(self._claim_size, MAX_BUFFER - held), self.clock()
-            )
+            claimed = await self._claim(min(self._claim_size, MAX_BUFFER - held))
             if claimed:
                 self._ready.extend(claimed)
                 return None
@@ -225,6 +246,22 @@ class DeliveryWorker:
         self._wake.clear()
         await _sleep_or_stop(stop, timeout, self._wake)
         return None
+
+    async def _claim(self, limit: int) -> list[Delivery]:
+        claimed = await outbox.claim(self._db, limit, self.clock())
+        self._more = len(claimed) == limit  # a full batch: the outbox likely holds more
+        return claimed
+
+    def _prefetch_soon(self) -> None:
+        """While a broadcast is going, claim the next batch before this one runs out, so the
+        lane never stops for a claim (a claim of 2,000 rows takes a while on a busy machine)."""
+        if self._prefetch is not None or not self._more:
+            return
+        if len(self._ready) > self._claim_size // 4:
+            return
+        held = len(self._ready) + len(self._waiting) + len(self._tasks)
+        if held + self._claim_size <= MAX_BUFFER:
+            self._prefetch = asyncio.create_task(self._claim(self._claim_size))
 
     def settings_changed(self, settings: ChatSettings) -> None:
         """A chat changed its settings: deliver by them from now on (and look at held rows)."""
@@ -238,6 +275,16 @@ class DeliveryWorker:
         if seen != self._prefs_seen:
             self._prefs = {s.chat_id: s for s in await chat_settings.customised(self._db)}
             self._prefs_seen = seen
+
+    async def _refresh_payloads(self, now: float) -> None:
+        """Forget rendered articles changed since the last look: a correction made on another
+        instance reaches this worker only through the database."""
+        _, since = self._payloads_checked
+        self._payloads_checked = (now, int(self.clock()))
+        cached = {article_id for article_id, _ in self._payloads}
+        if cached and since:
+            for article_id in await articles.changed_since(self._db, sorted(cached), since - 1):
+                self.forget(article_id)
 
     async def _held_back(self, delivery: Delivery) -> bool:
         """Hold a new article for a chat in quiet hours or waiting for its digest."""
@@ -287,7 +334,7 @@ class DeliveryWorker:
                 return
         request = await self._request(delivery)
         if isinstance(request, tuple):
-            await self._global.admit()  # at the moment of sending: stalls cannot bunch sends
+            await self._admit()
             outcome = await self._sender.call(*request)
             outcome = await self._after(delivery, request, outcome)
         else:
@@ -302,6 +349,12 @@ class DeliveryWorker:
         log.error(
             "delivery %s to %s: outcome %s not recorded", delivery.id, delivery.chat_id, outcome
         )
+
+    async def _admit(self) -> None:
+        """At the moment of sending (stalls cannot bunch sends): this instance's window, then
+        the budget shared with other instances, if any."""
+        await self._global.admit()
+        await self._fleet.take()
 
     async def _send_digest(self, rows: list[Delivery]) -> None:
         """Several held articles for one chat: one digest (in parts if long), paced per chat."""
@@ -318,7 +371,7 @@ class DeliveryWorker:
                 )
                 self._chats.record(first.chat_id, _private(first), slot)
                 await asyncio.sleep(max(0.0, slot - loop.time()))
-            await self._global.admit()
+            await self._admit()
             method, params = part
             params = {"chat_id": first.chat_id} | params
             outcome = await self._sender.call(method, self._for_chat(first, params))
@@ -399,7 +452,7 @@ class DeliveryWorker:
             if prepared is not None:
                 method, params = prepared.retract
                 target = {"chat_id": delivery.chat_id, "message_id": delivery.target_message_id}
-                await self._global.admit()
+                await self._admit()
                 return await self._sender.call(method, target | params)
         return outcome
 
@@ -436,8 +489,8 @@ class DeliveryWorker:
         metrics.DELIVERIES.labels(OUTCOME_NAMES[type(outcome)]).inc()
         match outcome:
             case Sent(message_id):
+                await self._sent.record(delivery.id, message_id, now)
                 self.sent += 1
-                await outbox.mark_sent(db, delivery.id, message_id, now)
             case RetryAfter(seconds):
                 # Telegram does not say which limit was hit. The chat waits the whole
                 # retry_after; the lane as a whole only briefly, so one busy group cannot
@@ -447,6 +500,7 @@ class DeliveryWorker:
                 log.warning("429 for chat %s: retry after %.0f s", delivery.chat_id, seconds)
                 self._global.hold_until(loop_now + min(seconds, LANE_HOLD_CAP))
                 self._chats.block(delivery.chat_id, loop_now + seconds)
+                await self._fleet.pause(seconds)  # every instance waits too
                 await outbox.retry_later(
                     db, delivery.id, self.clock() + seconds, "429", now, count_attempt=False
                 )

@@ -51,6 +51,7 @@ from storage.feeds import Feed, FeedItem, FetchOutcome
 
 log = logging.getLogger(__name__)
 
+LOOK_AGAIN = 30.0  # seconds between looks for due feeds at most
 POLLER_KEY = "herald.feeds"  # where ``bot.app`` keeps the poller in ``bot_data``
 Notify = Callable[[str], Awaitable[None]]
 
@@ -403,10 +404,13 @@ class FeedPoller:
         return now + max(delay, self.policy.interval)
 
     async def _seconds_to_next(self) -> float:
+        """Until the next feed is due, but at most ``LOOK_AGAIN``: a feed added on another
+        instance (``/feeds add`` wakes only the poller of the instance that took it) is due
+        at once, and the leader's poller sees it within that."""
         due = await store.next_due(self.db)
         if due is None:
-            return 300.0
-        return float(min(max(due - self._clock(), 1.0), 300.0))
+            return LOOK_AGAIN
+        return float(min(max(due - self._clock(), 1.0), LOOK_AGAIN))
 
 
 def _plan(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from aiohttp import web
 
@@ -31,7 +32,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def _database_answers(request: web.Request) -> tuple[dict[str, int], float | None]:
     """Outbox rows by status and the oldest pending intake time; raises when unreachable."""
     db = request.app[SERVICES].services.db
-    if str(db.path) != ":memory:" and not db.path.exists():
+    if isinstance(db.path, Path) and str(db.path) != ":memory:" and not db.path.exists():
         # SQLite keeps answering from an open file that was moved or deleted underneath it;
         # for an operator that database is gone (a volume unmounted, a file removed).
         raise FileNotFoundError(db.path)
@@ -47,7 +48,7 @@ async def _both(first, second):  # noqa: ANN001, ANN202 - two awaitables, one af
 async def readyz(request: web.Request) -> web.Response:
     services = request.app[SERVICES].services
     now = time.time()
-    body: dict[str, object] = {"leader": True}
+    body: dict[str, object] = {"leader": services.leading()}
     try:
         by_status, oldest = await _database_answers(request)
         body["database"] = "ok"
