@@ -222,9 +222,9 @@ async def lead(
         asyncio.create_task(feeds.run_poller(app, services, deposed), name="feeds"),
     ]
     try:
-        await _until_done(deposed, partial(_take_updates, app, settings), "take updates")
         await _until_done(deposed, partial(register_commands, app), "publish the commands")
         await _until_done(deposed, partial(set_menu_button, app, settings), "set the menu button")
+        await _until_done(deposed, partial(_take_updates, app, settings), "take updates")
         await _until_stopped(deposed, tasks[0])
     finally:
         deposed.set()
