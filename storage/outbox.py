@@ -206,10 +206,13 @@ async def release(db: Database, delivery_ids: list[int], now: int) -> None:
     )
 
 
-async def recover_in_flight(db: Database, now: int) -> int:
-    """Rows left ``sending`` by a process that died: queue them again."""
+async def recover_in_flight(db: Database, now: int, not_before: float | None = None) -> int:
+    """Rows left ``sending`` by a process that died: queue them again (due at ``not_before``,
+    else at once)."""
     return await db.execute_changes(
-        "UPDATE outbox SET status = 'pending', updated_at = ? WHERE status = 'sending'", (now,)
+        "UPDATE outbox SET status = 'pending', updated_at = ?, not_before = ?"
+        " WHERE status = 'sending'",
+        (now, now if not_before is None else not_before),
     )
 
 

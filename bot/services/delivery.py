@@ -63,6 +63,7 @@ DB_RETRY = 1.0  # seconds to wait when the database is busy (another process wri
 PAYLOAD_CACHE = 256
 LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 PREFS_REFRESH = 10.0  # seconds between looks for chat settings changed elsewhere
+RECOVERED_WAIT = 2.0  # seconds rows left in flight by a dead sender wait before going again
 PAYLOADS_REFRESH = 2.0  # seconds between looks for articles corrected by another instance
 
 
@@ -121,7 +122,12 @@ class DeliveryWorker:
         """Deliver until ``stop``; a busy or failing database pauses the worker, never ends it."""
         while not stop.is_set():
             try:
-                recovered = await outbox.recover_in_flight(self._db, int(self.clock()))
+                now = self.clock()
+                # Those copies may have reached their chats a moment ago, from a process whose
+                # spacing per chat this one never saw: they wait out a chat's interval first.
+                recovered = await outbox.recover_in_flight(
+                    self._db, int(now), now + RECOVERED_WAIT
+                )
                 break
             except BusyError as exc:
                 log.warning("outbox not readable yet (%s); retrying", exc)
