@@ -79,6 +79,9 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         paced = endpoint in COUNTED and isinstance(chat_id, int)
         for attempt in range(MAX_RETRIES + 1):
             if paced:
+                if self._fleet.shared:  # other instances send for this bot: the shared budget
+                    async with stepped_out():
+                        await self._fleet.take()
                 await self._pace(chat_id)
             metrics.TELEGRAM_REQUESTS.labels("reply", endpoint).inc()
             try:
@@ -109,10 +112,7 @@ class SharedRateLimiter(BaseRateLimiter[None]):
             now = loop.time()
             if self._chats.ready_at(chat_id, private, now) <= now:
                 self._chats.record(chat_id, private, now)
-                break
-        if self._fleet.shared:  # other instances send for this bot too: the shared budget
-            async with stepped_out():
-                await self._fleet.take()
+                return
 
     async def _back_off(self, chat_id: int | None, seconds: float) -> None:
         """A 429: the chat waits ``retry_after`` (broadcasts to it too), out of its slot."""

@@ -357,10 +357,10 @@ class DeliveryWorker:
         )
 
     async def _admit(self) -> None:
-        """At the moment of sending (stalls cannot bunch sends): this instance's window, then
-        the budget shared with other instances, if any."""
-        await self._global.admit()
+        """The budget shared with other instances (if any), then this instance's window at
+        the moment of sending: a wait for the shared budget cannot bunch sends."""
         await self._fleet.take()
+        await self._global.admit()
 
     async def _send_digest(self, rows: list[Delivery]) -> None:
         """Several held articles for one chat: one digest (in parts if long), paced per chat."""

@@ -11,8 +11,9 @@ instance's own (``ChatPacer``): a chat's updates are handled by one instance at 
 broadcasts come from the leader alone.
 
 On SQLite (one instance) the pacers in memory are the whole budget and this does nothing.
-At high rates (paid broadcasts) tokens are taken a few at a time to spare round trips;
-tokens not used soon are dropped, since a token kept for later could bunch with new ones.
+At high rates (paid broadcasts) tokens are taken a few at a time to spare round trips and
+handed out at the bucket's pace; tokens not used soon are dropped, since a token kept for
+later could bunch with new ones.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 RATE_SHARE = 0.95  # of HERALD_MESSAGE_RATE: the margin covers sends' travel to Telegram
 PAUSE_CAP = 5.0  # seconds a 429 holds every instance at most (a longer one is the chat's)
 MAX_WAIT = 0.5  # seconds between two asks while the bucket is empty or paused
+SPARE_AHEAD = 0.0  # seconds a chunk's token may go ahead of its pace (5 ms: 429s at 1000/s)
 CHUNK_RATE = 40  # asks a second at most: above that, tokens are taken several at a time
 
 
@@ -43,6 +45,7 @@ class FleetBudget:
         self._db: Database | None = None
         self._spare = 0
         self._spare_until = 0.0
+        self._spare_at = 0.0  # when the last spare token was handed out
         self._lock = asyncio.Lock()
         self._failing = False
 
@@ -62,7 +65,12 @@ class FleetBudget:
         async with self._lock:  # one ask at a time from this instance: asks stay in order
             while True:
                 if self._spare and loop.time() < self._spare_until:
+                    # A chunk's tokens are spent at the bucket's pace, not all at once.
                     self._spare -= 1
+                    self._spare_at += 1 / self.rate
+                    ahead = self._spare_at - loop.time() - SPARE_AHEAD
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
                     return
                 try:
                     wait = await flood.take(self._db, self.chunk, self.rate, self.burst)
@@ -72,6 +80,7 @@ class FleetBudget:
                 self._failing = False
                 if wait <= 0:
                     self._spare = self.chunk - 1
+                    self._spare_at = loop.time()
                     self._spare_until = loop.time() + 2 * self.chunk / self.rate
                     return
                 await asyncio.sleep(min(wait, MAX_WAIT))

@@ -2,7 +2,10 @@
 -- Telegram's flood limits are per bot, so every instance takes each message it sends from one
 -- token bucket here (storage/budget.py), and a 429 seen by any of them pauses all of them.
 -- Times are PostgreSQL's own clock (epoch seconds), so the instances' clocks do not matter.
-CREATE TABLE flood_budget (
+-- Unlogged: the budget of the last second is worth nothing after a crash, and a logged table
+-- would make every ask wait for a WAL flush (tens of asks a second on a busy disk). After a
+-- crash the table is empty; the function puts the row back.
+CREATE UNLOGGED TABLE flood_budget (
     id           INTEGER PRIMARY KEY CHECK (id = 1),
     tokens       DOUBLE PRECISION NOT NULL,
     refreshed    DOUBLE PRECISION NOT NULL,
@@ -22,6 +25,10 @@ DECLARE
     avail DOUBLE PRECISION;
 BEGIN
     SELECT * INTO row_b FROM flood_budget WHERE id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO flood_budget VALUES (1, 0, now_s, 0) ON CONFLICT (id) DO NOTHING;
+        RETURN 1 / rate;
+    END IF;
     IF row_b.paused_until > now_s THEN
         RETURN row_b.paused_until - now_s;
     END IF;
