@@ -35,6 +35,11 @@ def _pushes(api: FakeBotAPI, chat_id: int) -> int:
     return sum(1 for m in api.messages.get(chat_id, {}).values() if HEADLINE in m.visible_text)
 
 
+def twice_of(api: FakeBotAPI, readers: int) -> list[int]:
+    """The chats that got the headline more than once."""
+    return [c for c in range(1, readers + 1) if _pushes(api, c) > 1]
+
+
 async def _subscribers(url: str, count: int) -> None:
     db = await Database.open(url)
     try:
@@ -87,9 +92,10 @@ async def test_the_leader_is_killed_mid_broadcast_and_another_finishes_it(
                 return all(_pushes(api, c) for c in range(1, readers + 1))
 
             await eventually(everyone_has_it, within=240, every=1.0)
+    print(f"new leader after {handover:.1f} s; {len(twice_of(api, readers))} sent twice")
     assert second != first and handover <= 10, f"new leader after {handover:.1f} s"
     assert at_kill < readers, "the broadcast finished before the kill: nothing was tested"
-    twice = [c for c in range(1, readers + 1) if _pushes(api, c) > 1]
+    twice = twice_of(api, readers)
     assert len(twice) <= IN_FLIGHT, twice
     said = [line for i in fleet.instances for line in fleet.log_of(i).splitlines() if "429" in line]
     assert api.stats.rejected_429 == 0, said
