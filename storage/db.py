@@ -132,6 +132,17 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when this database closes (an index kept beside it lets go)."""
+        self.__dict__.setdefault("_close_hooks", []).append(hook)
+
+    def _run_close_hooks(self) -> None:
+        for hook in self.__dict__.pop("_close_hooks", []):
+            try:
+                hook()
+            except Exception:
+                log.warning("close hook failed", exc_info=True)
+
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """All statements of this task inside the block commit together or not at all."""
@@ -200,6 +211,7 @@ class SqliteDatabase(Database):
         return db
 
     async def close(self) -> None:
+        self._run_close_hooks()
         if self._reader is not None:
             await self._reader.close()
         await self._conn.close()

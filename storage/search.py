@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 
-from storage import search_pg
+from storage import search_index, search_pg
 from storage.db import POSTGRESQL, Database
+
+log = logging.getLogger(__name__)
 
 # Marks put around matched words by snippet(); control characters cannot occur in stored text
 # that a renderer escapes, so rendering can swap them for <b></b> after escaping.
 MATCH_START = "\x02"
 MATCH_END = "\x03"
+_SEP = "\x01"  # between the body's and the summary's snippet in one column
 
 # bm25 column weights: title, summary, body.
 _WEIGHTS = "10.0, 4.0, 1.0"
@@ -75,14 +80,21 @@ async def search_articles(
             boost=FRESHNESS_BOOST,
         )
         return [SearchHit(*hit) for hit in found]
+    index = await search_index.ready(db)
+    if index is not None:
+        try:
+            ids = await asyncio.to_thread(
+                _rank, index, fts_query, min_rowid, offset, limit, now
+            )
+        except search_index.Unavailable:
+            pass  # FTS5 answers below
+        else:
+            return await _hits(db, fts_query, ids)
     rows = await db.fetchall(
         f"""
         SELECT a.id, a.title, a.published_at, a.source,
-               CASE WHEN instr(snippet(articles_fts, 2, :start, :end, '…', 14), :start)
-                        THEN snippet(articles_fts, 2, :start, :end, '…', 14)
-                    WHEN instr(snippet(articles_fts, 1, :start, :end, '…', 14), :start)
-                        THEN snippet(articles_fts, 1, :start, :end, '…', 14)
-                    ELSE snippet(articles_fts, 2, :start, :end, '…', 14) END AS snip
+               snippet(articles_fts, 2, :start, :end, '…', 14),
+               snippet(articles_fts, 1, :start, :end, '…', 14)
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
         WHERE articles_fts MATCH :q AND articles_fts.rowid >= :lo AND a.status = 'published'
         ORDER BY bm25(articles_fts, {_WEIGHTS})
@@ -102,9 +114,83 @@ async def search_articles(
         },
     )
     return [
-        SearchHit(id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=row[4] or "")
+        SearchHit(
+            id=row[0],
+            title=row[1],
+            published_at=row[2],
+            source=row[3],
+            snippet=_pick_snippet(row[4] or "", row[5] or ""),
+        )
         for row in rows
     ]
+
+
+def _pick_snippet(body: str, summary: str) -> str:
+    """The body's snippet if a searched word is in it, else the summary's if one is there."""
+    if MATCH_START in body or MATCH_START not in summary:
+        return body
+    return summary
+
+
+def _rank(
+    index: search_index.SearchIndex,
+    fts_query: str,
+    min_rowid: int,
+    offset: int,
+    limit: int,
+    now: int,
+) -> list[int]:
+    """In a worker thread: the page's article ids from the tantivy index."""
+    try:
+        query = index.parse(fts_query)
+        if query is None:
+            return []
+        return index.rank(
+            query, min_rowid=min_rowid, offset=offset, limit=limit, now=now, boost=FRESHNESS_BOOST
+        )
+    except Exception as exc:  # tantivy refused the query: FTS5 still can answer
+        log.warning("search index query failed for %r", fts_query, exc_info=True)
+        raise search_index.Unavailable(str(exc)) from exc
+
+
+async def _hits(db: Database, fts_query: str, ids: list[int]) -> list[SearchHit]:
+    """The ranked ``ids`` as hits, with FTS5's snippets, in one statement.
+
+    The snippet subquery matches one row by rowid, so FTS5 only looks the words up in that
+    article. Should FTS5 not match it (its stemmer differs from the index's on a few words),
+    the hit shows the start of its text instead.
+    """
+    if not ids:
+        return []
+    rows = await db.fetchall(
+        """
+        SELECT a.id, a.title, a.published_at, a.source,
+               (SELECT snippet(articles_fts, 2, :start, :end, '…', 14) || :sep
+                       || snippet(articles_fts, 1, :start, :end, '…', 14)
+                FROM articles_fts WHERE articles_fts MATCH :q AND articles_fts.rowid = a.id),
+               substr(CASE WHEN a.body != '' THEN a.body ELSE a.summary END, 1, 200)
+        FROM articles a
+        WHERE a.id IN (SELECT value FROM json_each(:ids)) AND a.status = 'published'
+        """,
+        {
+            "q": fts_query,
+            "ids": "[" + ",".join(str(i) for i in ids) + "]",
+            "start": MATCH_START,
+            "end": MATCH_END,
+            "sep": _SEP,
+        },
+    )
+    by_id = {}
+    for row in rows:
+        if row[4] is None:
+            snippet = row[5] or ""
+        else:
+            body, _, summary = row[4].partition(_SEP)
+            snippet = _pick_snippet(body, summary)
+        by_id[row[0]] = SearchHit(
+            id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=snippet
+        )
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, now: int) -> int:
