@@ -287,6 +287,22 @@ class SqliteDatabase(Database):
         async with contextlib.nullcontext() if reader is not None else self._turn():
             return await _one_hop(reader or self._conn, _run_fetchone, sql, params)
 
+    async def run_read(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work(connection)`` in the read connection's thread, in one hand-off.
+
+        For a read that mixes SQL with other blocking work (the search index ranks, then one
+        statement fetches the page): one hop instead of one per step. Inside a transaction it
+        runs on the writer, so it sees the transaction's own writes.
+        """
+        reader = None if _in_transaction.get() else self._reader
+        async with contextlib.nullcontext() if reader is not None else self._turn():
+            conn = reader or self._conn
+            queue_work = getattr(conn, "_execute", None)
+            raw = getattr(conn, "_connection", None)
+            if queue_work is None or raw is None:  # aiosqlite internals gone: see _one_hop
+                raise NotImplementedError("aiosqlite without _execute/_connection")
+            return await queue_work(work, raw)
+
     def _reader_for(self, sql: str) -> aiosqlite.Connection | None:
         """The read connection for a plain SELECT outside a transaction, else None.
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
+import sqlite3
 from dataclasses import dataclass
 
 from storage import search_index, search_pg
@@ -80,16 +81,18 @@ async def search_articles(
             boost=FRESHNESS_BOOST,
         )
         return [SearchHit(*hit) for hit in found]
-    index = await search_index.ready(db)
-    if index is not None:
+    index = await search_index.get(db)
+    if index is not None and not index.behind:
+        page = functools.partial(_indexed_page, index, fts_query, min_rowid, offset, limit, now)
         try:
-            ids = await asyncio.to_thread(
-                _rank, index, fts_query, min_rowid, offset, limit, now
-            )
+            hits = await db.run_read(page)  # type: ignore[attr-defined]
+            if hits is None:  # articles wait in the queue: apply them, or let FTS5 answer
+                if await search_index.ready(db) is not None:
+                    hits = await db.run_read(functools.partial(page, settled=True))  # type: ignore[attr-defined]
+            if hits is not None:
+                return hits
         except search_index.Unavailable:
             pass  # FTS5 answers below
-        else:
-            return await _hits(db, fts_query, ids)
     rows = await db.fetchall(
         f"""
         SELECT a.id, a.title, a.published_at, a.source,
@@ -132,43 +135,41 @@ def _pick_snippet(body: str, summary: str) -> str:
     return summary
 
 
-def _rank(
+def _indexed_page(
     index: search_index.SearchIndex,
     fts_query: str,
     min_rowid: int,
     offset: int,
     limit: int,
     now: int,
-) -> list[int]:
-    """In a worker thread: the page's article ids from the tantivy index."""
-    try:
-        query = index.parse(fts_query)
-        if query is None:
-            return []
-        return index.rank(
-            query, min_rowid=min_rowid, offset=offset, limit=limit, now=now, boost=FRESHNESS_BOOST
-        )
-    except Exception as exc:  # tantivy refused the query: FTS5 still can answer
-        log.warning("search index query failed for %r", fts_query, exc_info=True)
-        raise search_index.Unavailable(str(exc)) from exc
-
-
-async def _hits(db: Database, fts_query: str, ids: list[int]) -> list[SearchHit]:
-    """The ranked ``ids`` as hits, with FTS5's snippets, in one statement.
+    conn: sqlite3.Connection,
+    *,
+    settled: bool = False,
+) -> list[SearchHit] | None:
+    """In the read connection's thread: rank with the index, then fetch the page in one
+    statement, with FTS5's snippets. None when articles wait in the search queue (the index may
+    lack them) unless ``settled``: the caller catches up and asks again.
 
     The snippet subquery matches one row by rowid, so FTS5 only looks the words up in that
     article. Should FTS5 not match it (its stemmer differs from the index's on a few words),
     the hit shows the start of its text instead.
     """
-    if not ids:
-        return []
-    rows = await db.fetchall(
+    try:
+        query = index.parse(fts_query)
+        ids = [] if query is None else index.rank(
+            query, min_rowid=min_rowid, offset=offset, limit=limit, now=now, boost=FRESHNESS_BOOST
+        )
+    except Exception as exc:  # tantivy refused the query: FTS5 still can answer
+        log.warning("search index query failed for %r", fts_query, exc_info=True)
+        raise search_index.Unavailable(str(exc)) from exc
+    rows = conn.execute(
         """
         SELECT a.id, a.title, a.published_at, a.source,
                (SELECT snippet(articles_fts, 2, :start, :end, '…', 14) || :sep
                        || snippet(articles_fts, 1, :start, :end, '…', 14)
                 FROM articles_fts WHERE articles_fts MATCH :q AND articles_fts.rowid = a.id),
-               substr(CASE WHEN a.body != '' THEN a.body ELSE a.summary END, 1, 200)
+               substr(CASE WHEN a.body != '' THEN a.body ELSE a.summary END, 1, 200),
+               (SELECT max(seq) FROM search_queue)
         FROM articles a
         WHERE a.id IN (SELECT value FROM json_each(:ids)) AND a.status = 'published'
         """,
@@ -179,7 +180,13 @@ async def _hits(db: Database, fts_query: str, ids: list[int]) -> list[SearchHit]
             "end": MATCH_END,
             "sep": _SEP,
         },
-    )
+    ).fetchall()
+    if rows:
+        waiting = rows[0][6] is not None
+    else:
+        waiting = conn.execute("SELECT max(seq) FROM search_queue").fetchone()[0] is not None
+    if waiting and not settled:
+        return None
     by_id = {}
     for row in rows:
         if row[4] is None:
