@@ -27,6 +27,7 @@ import contextlib
 import logging
 import re
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,9 @@ APPLY_BATCH = 5_000  # queue rows applied per index commit
 INLINE_CATCH_UP = 10_000
 WRITER_HEAP = 64_000_000
 WRITER_THREADS = 1
+BULK_HEAP = 256_000_000  # a long backlog: fewer, larger segments, merged at the end
+BULK_THREADS = 2
+BULK_COMMIT = 100_000
 MEMORY = ":memory:"
 
 _TOKEN = re.compile(r'"([^"]*)"(\*?)|(\()|(\))|(AND|OR|NOT)')
@@ -209,6 +213,11 @@ class SearchIndex:
             self.writer = self.index.writer(WRITER_HEAP, WRITER_THREADS)
         return self.writer
 
+    def bulk_writer(self) -> None:
+        """Swap the writer for a larger one, for a long backlog (``close`` ends it)."""
+        self.close()
+        self.writer = self.index.writer(BULK_HEAP, BULK_THREADS)
+
     def apply(self, ids: list[int], rows: list[Any]) -> None:
         """Replace the documents of ``ids`` by ``rows`` (published articles among them)."""
         writer = self._writer()
@@ -351,36 +360,55 @@ async def pending(db: Database) -> int:
 async def catch_up(db: Database, index: SearchIndex, *, limit: int | None = None) -> int:
     """Apply the queue to the index; how many queue rows were applied.
 
-    One catch-up at a time per index; an index whose writer another process holds stays as it
-    is (that process catches up) and raises ``Unavailable``.
+    One catch-up at a time per index. A long backlog (an archive import, a rebuild) is applied
+    with a larger writer that commits every ``BULK_COMMIT`` articles and then merges its
+    segments, so a rebuilt index is as compact as one built in one go. Should the index
+    refuse a write (another process owns it), it is marked broken and FTS5 answers from then
+    on; the queue keeps every change.
     """
     applied = 0
     async with index.lock:
-        while limit is None or applied < limit:
-            rows = await db.fetchall(
-                "SELECT seq, article_id FROM search_queue ORDER BY seq LIMIT ?", (APPLY_BATCH,)
-            )
-            if not rows:
-                break
-            ids = sorted({int(r[1]) for r in rows})
-            articles = await db.fetchall(
-                "SELECT id, title, summary, body, published_at FROM articles"
-                " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'published'",
-                (_json_ids(ids),),
-            )
-            try:
-                await asyncio.to_thread(_apply_and_commit, index, ids, articles)
-            except Exception as exc:
-                index.broken = True
-                raise Unavailable(str(exc)) from exc
-            await db.execute("DELETE FROM search_queue WHERE seq <= ?", (int(rows[-1][0]),))
-            applied += len(rows)
+        bulk = await pending(db) > INLINE_CATCH_UP
+        every = BULK_COMMIT if bulk else APPLY_BATCH
+        try:
+            if bulk:
+                await asyncio.to_thread(index.bulk_writer)
+            since, last = 0, 0
+            while True:
+                rows = []
+                if limit is None or applied + since < limit:
+                    rows = await db.fetchall(
+                        "SELECT seq, article_id FROM search_queue WHERE seq > ? ORDER BY seq"
+                        " LIMIT ?",
+                        (last, APPLY_BATCH),
+                    )
+                if rows:
+                    ids = sorted({int(r[1]) for r in rows})
+                    articles = await db.fetchall(
+                        "SELECT id, title, summary, body, published_at FROM articles"
+                        " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'published'",
+                        (_json_ids(ids),),
+                    )
+                    await asyncio.to_thread(index.apply, ids, [tuple(r) for r in articles])
+                    since += len(rows)
+                    last = int(rows[-1][0])
+                    if since < every:
+                        continue
+                if since:
+                    await asyncio.to_thread(index.commit)
+                    await db.execute("DELETE FROM search_queue WHERE seq <= ?", (last,))
+                    applied += since
+                    since = 0
+                if not rows:
+                    break
+            if bulk:
+                await asyncio.to_thread(index.close)  # merges; the next writer is the small one
+        except Exception as exc:
+            if isinstance(exc, sqlite3.Error):
+                raise
+            index.broken = True
+            raise Unavailable(str(exc)) from exc
     return applied
-
-
-def _apply_and_commit(index: SearchIndex, ids: list[int], rows: list[Any]) -> None:
-    index.apply(ids, [tuple(r) for r in rows])
-    index.commit()
 
 
 def _json_ids(ids: list[int]) -> str:
