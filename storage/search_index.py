@@ -75,6 +75,7 @@ class SearchIndex:
     writer: Any = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     max_id: int = 0  # the highest article id in the index: newer ones need no delete
+    newest: int = 0  # the latest published_at in the index: bounds the freshness boost
     background: asyncio.Task[None] | None = None
     broken: bool = False
     behind: bool = False  # the last look found a backlog too long to wait for
@@ -173,10 +174,11 @@ class SearchIndex:
     ) -> list[int]:
         """Article ids of one page, best first: bm25 × the freshness boost, ties newest first.
 
-        The boost multiplies a score by at most ``1 + boost``, so once the page's last score
-        beats ``(1 + boost)`` × the lowest bm25 fetched, no article left unfetched can move
-        into the page; until then, more candidates are fetched.
+        The boost multiplies a score by at most what the newest indexed article gets, so once
+        the page's last score beats that × the lowest bm25 fetched, no article left unfetched
+        can move into the page; until then, more candidates are fetched.
         """
+        ceiling = 1.0 + boost / (1.0 + max(now - self.newest, 0) / 604800.0)
         if min_rowid > 0:
             window = tantivy.Query.range_query(
                 self.schema, "id", tantivy.FieldType.Integer, min_rowid, None
@@ -202,7 +204,7 @@ class SearchIndex:
                 reverse=True,
             )
             complete = len(hits) < fetch
-            settled = len(scored) >= need and scored[need - 1][0] > hits[-1][0] * (1 + boost)
+            settled = len(scored) >= need and scored[need - 1][0] > hits[-1][0] * ceiling
             if complete or settled:
                 return [i for _, _, i in scored[offset:need]]
             fetch *= 4
@@ -234,6 +236,8 @@ class SearchIndex:
             writer.add_document(doc)
         if ids:
             self.max_id = max(self.max_id, max(ids))
+        if rows:  # an edit can only lower it: a stale, higher bound only fetches a bit more
+            self.newest = max(self.newest, max(row[4] for row in rows))
 
     def commit(self) -> None:
         self._writer().commit()
@@ -305,6 +309,10 @@ def _open(path: Path | None) -> tuple[SearchIndex, bool]:
                 tantivy.Query.all_query(), limit=1, count=False, order_by_field="id"
             ).hits
             result.max_id = int(top[0][0]) if top else 0
+            top = searcher.search(
+                tantivy.Query.all_query(), limit=1, count=False, order_by_field="published_at"
+            ).hits
+            result.newest = int(top[0][0]) if top else 0
     return result, created
 
 
