@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 # that a renderer escapes, so rendering can swap them for <b></b> after escaping.
 MATCH_START = "\x02"
 MATCH_END = "\x03"
-_SEP = "\x01"  # between the body's and the summary's snippet in one column
 
 # bm25 column weights: title, summary, body.
 _WEIGHTS = "10.0, 4.0, 1.0"
@@ -146,16 +145,12 @@ def _indexed_page(
     *,
     settled: bool = False,
 ) -> list[SearchHit] | None:
-    """In the read connection's thread: rank with the index, then fetch the page in one
-    statement, with FTS5's snippets. None when articles wait in the search queue (the index may
-    lack them) unless ``settled``: the caller catches up and asks again.
-
-    The snippet subquery matches one row by rowid, so FTS5 only looks the words up in that
-    article. Should FTS5 not match it (its stemmer differs from the index's on a few words),
-    the hit shows the start of its text instead.
+    """In the read connection's thread: rank with the index, fetch the page in one statement,
+    and cut the snippets (``search_index.Marker``). None when articles wait in the search
+    queue (the index may lack them) unless ``settled``: the caller catches up and asks again.
     """
     try:
-        query = index.parse(fts_query)
+        query, marker = index.parse(fts_query)
         ids = [] if query is None else index.rank(
             query, min_rowid=min_rowid, offset=offset, limit=limit, now=now, boost=FRESHNESS_BOOST
         )
@@ -164,22 +159,12 @@ def _indexed_page(
         raise search_index.Unavailable(str(exc)) from exc
     rows = conn.execute(
         """
-        SELECT a.id, a.title, a.published_at, a.source,
-               (SELECT snippet(articles_fts, 2, :start, :end, '…', 14) || :sep
-                       || snippet(articles_fts, 1, :start, :end, '…', 14)
-                FROM articles_fts WHERE articles_fts MATCH :q AND articles_fts.rowid = a.id),
-               substr(CASE WHEN a.body != '' THEN a.body ELSE a.summary END, 1, 200),
+        SELECT a.id, a.title, a.published_at, a.source, a.summary, a.body,
                (SELECT max(seq) FROM search_queue)
         FROM articles a
-        WHERE a.id IN (SELECT value FROM json_each(:ids)) AND a.status = 'published'
+        WHERE a.id IN (SELECT value FROM json_each(?)) AND a.status = 'published'
         """,
-        {
-            "q": fts_query,
-            "ids": "[" + ",".join(str(i) for i in ids) + "]",
-            "start": MATCH_START,
-            "end": MATCH_END,
-            "sep": _SEP,
-        },
+        ("[" + ",".join(str(i) for i in ids) + "]",),
     ).fetchall()
     if rows:
         waiting = rows[0][6] is not None
@@ -189,11 +174,13 @@ def _indexed_page(
         return None
     by_id = {}
     for row in rows:
-        if row[4] is None:
-            snippet = row[5] or ""
-        else:
-            body, _, summary = row[4].partition(_SEP)
-            snippet = _pick_snippet(body, summary)
+        summary, body = row[4] or "", row[5] or ""
+        snippet = (
+            marker.snippet(body, MATCH_START, MATCH_END)
+            or marker.snippet(summary, MATCH_START, MATCH_END)
+            or marker.snippet(body or summary, MATCH_START, MATCH_END, lead=True)
+            or ""
+        )
         by_id[row[0]] = SearchHit(
             id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=snippet
         )

@@ -51,9 +51,9 @@ APPLY_BATCH = 5_000  # queue rows applied per index commit
 INLINE_CATCH_UP = 10_000
 WRITER_HEAP = 64_000_000
 WRITER_THREADS = 1
-BULK_HEAP = 256_000_000  # a long backlog: fewer, larger segments, merged at the end
-BULK_THREADS = 2
-BULK_COMMIT = 100_000
+BULK_HEAP = 80_000_000  # one thread: equal segments of ~100k articles, which the merge joins
+BULK_THREADS = 1
+BULK_COMMIT = 1_000_000  # one commit, then a merge: few segments make every search cheaper
 MEMORY = ":memory:"
 
 _TOKEN = re.compile(r'"([^"]*)"(\*?)|(\()|(\))|(AND|OR|NOT)')
@@ -72,6 +72,7 @@ class SearchIndex:
     schema: Any
     analyzer: Any
     plain: Any  # the analyzer without the stemmer, for prefixes
+    snippets: Any  # the analyzer keeping every word, for snippets
     writer: Any = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     max_id: int = 0  # the highest article id in the index: newer ones need no delete
@@ -84,14 +85,17 @@ class SearchIndex:
         return self.index.searcher()
 
     # ------------------------------------------------------------------ queries
-    def parse(self, fts_query: str) -> Any:
-        """The tantivy query for an FTS5 expression built by ``build_fts_query``.
+    def parse(self, fts_query: str) -> tuple[Any, Marker]:
+        """The tantivy query for an FTS5 expression built by ``build_fts_query``, and the
+        ``Marker`` that finds its words (not the excluded ones) in a text, for snippets.
 
         That expression is small and regular: quoted terms (``"word"``, ``"a phrase"``,
         ``"prefix"*``), ``AND``, ``OR``, ``NOT`` and parentheses, ``NOT`` binding loosest.
         """
         tokens = [m.groups() for m in _TOKEN.finditer(fts_query)]
         pos = 0
+        marker = Marker(self.snippets)
+        negated = False
 
         def peek() -> tuple[Any, ...] | None:
             return tokens[pos] if pos < len(tokens) else None
@@ -109,7 +113,7 @@ class SearchIndex:
                     pos += 1
                 return inner
             if quoted is not None:
-                return self.term(quoted, bool(star))
+                return self.term(quoted, bool(star), None if negated else marker)
             return None
 
         def conjunction() -> Any:
@@ -131,12 +135,15 @@ class SearchIndex:
             return _combine(tantivy.Occur.Should, parts)
 
         def expr() -> Any:
-            nonlocal pos
+            nonlocal pos, negated
             wanted = disjunction()
             excluded = []
             while (tok := peek()) is not None and tok[4] == "NOT":
                 pos += 1
-                if (item := atom()) is not None:
+                outer, negated = negated, True
+                item = atom()
+                negated = outer
+                if item is not None:
                     excluded.append(item)
             if wanted is None or not excluded:
                 return wanted
@@ -144,22 +151,32 @@ class SearchIndex:
                 [(tantivy.Occur.Must, wanted)] + [(tantivy.Occur.MustNot, q) for q in excluded]
             )
 
-        return expr()
+        return expr(), marker
 
-    def term(self, text: str, prefix: bool) -> Any:
-        """One quoted FTS5 term: a word, a phrase, or a prefix, in any of the three fields."""
+    def term(self, text: str, prefix: bool, marker: Marker | None = None) -> Any:
+        """One quoted FTS5 term: a word, a phrase, or a prefix, in any of the three fields.
+
+        A prefix matches what starts with the word as typed or with its stem (FTS5's porter
+        tokenizer stems a prefix too: ``running*`` finds "runner").
+        """
         words = text.split()
         if prefix:
             tokens = [t for w in words[:-1] for t in self.analyzer.analyze(w)]
-            tokens += self.plain.analyze(words[-1]) if words else []
+            last = self.plain.analyze(words[-1]) if words else []
+            stems = set(last) | set(self.analyzer.analyze(words[-1])) if last else set()
+            starts = sorted(stems)
+            tokens += last
         else:
             tokens = [t for w in words for t in self.analyzer.analyze(w)]
         if not tokens:
             return tantivy.Query.empty_query()
+        if marker is not None:
+            marker.add(tokens, starts if prefix else ())
         per_field = []
         for name, weight in WEIGHTS.items():
             if prefix and len(tokens) == 1:
-                q = tantivy.Query.regex_query(self.schema, name, re.escape(tokens[0]) + ".*")
+                pattern = "(?:" + "|".join(re.escape(t) for t in starts) + ").*"
+                q = tantivy.Query.regex_query(self.schema, name, pattern)
             elif prefix:
                 q = tantivy.Query.phrase_prefix_query(self.schema, name, tokens)
             elif len(tokens) == 1:
@@ -188,7 +205,7 @@ class SearchIndex:
             )
         searcher = self.searcher()
         need = offset + limit
-        fetch = max(2 * need, 20)
+        fetch = max(4 * need, 100)  # costs as little as 20: rarely a second round
         while True:
             hits = searcher.search(query, limit=fetch, count=False).hits
             if not hits:
@@ -207,7 +224,7 @@ class SearchIndex:
             settled = len(scored) >= need and scored[need - 1][0] > hits[-1][0] * ceiling
             if complete or settled:
                 return [i for _, _, i in scored[offset:need]]
-            fetch *= 4
+            fetch *= 8
 
     # ------------------------------------------------------------------ writing
     def _writer(self) -> Any:
@@ -250,6 +267,96 @@ class SearchIndex:
             self.writer = None
 
 
+_SNIPPET_WORD = re.compile(r"[^\W_]+")
+SNIPPET_TOKENS = 14  # words in a snippet, as FTS5's snippet(…, 14) gave
+SNIPPET_SCAN = 20_000  # characters of a text looked at for a snippet
+
+
+class Marker:
+    """Finds a query's words in a text and makes the snippet a search result shows.
+
+    Why not FTS5's ``snippet()``: it looks every word of the query up in the index again for
+    each result, which for a pasted 12-word headline cost more than ranking the whole archive.
+    Here the text is tokenized as the index tokenized it (tantivy's analyzer, one call), and
+    the window of ``SNIPPET_TOKENS`` words with the most different query words is shown, the
+    matched words between ``start`` and ``end`` marks, "…" where the text goes on.
+    """
+
+    def __init__(self, analyzer: Any) -> None:
+        self.analyzer = analyzer
+        self.words: dict[str, int] = {}  # stem → which query term
+        self.phrases: list[tuple[int, tuple[str, ...]]] = []
+        self.prefixes: list[tuple[int, tuple[str, ...]]] = []
+        self.terms = 0
+
+    def add(self, tokens: list[str], prefix_starts: Any) -> None:
+        term = self.terms
+        self.terms += 1
+        if prefix_starts:
+            self.prefixes.append((term, tuple(prefix_starts)))
+            if len(tokens) > 1:
+                self.phrases.append((term, tuple(tokens[:-1])))
+        elif len(tokens) == 1:
+            self.words.setdefault(tokens[0], term)
+        else:
+            self.phrases.append((term, tuple(tokens)))
+
+    def _tokens(self, text: str) -> tuple[list[re.Match[str]], list[str]]:
+        spans = list(_SNIPPET_WORD.finditer(text))
+        stems = self.analyzer.analyze(text)
+        if len(stems) != len(spans):  # the tokenizers disagree on a character: word by word
+            stems = [next(iter(self.analyzer.analyze(m.group())), "") for m in spans]
+        return spans, stems
+
+    def snippet(self, text: str, start: str, end: str, *, lead: bool = False) -> str | None:
+        """The snippet of ``text`` around the query's words; None when none is in it, unless
+        ``lead``: then its first words."""
+        if not text:
+            return "" if lead else None
+        cut = len(text) > SNIPPET_SCAN
+        text = text[:SNIPPET_SCAN]
+        spans, stems = self._tokens(text)
+        hits: dict[int, int] = {}  # word position → query term
+        for i, stem in enumerate(stems):
+            term = self.words.get(stem)
+            if term is not None:
+                hits[i] = term
+        for term, phrase in self.phrases:
+            n = len(phrase)
+            for i in range(len(stems) - n + 1):
+                if stems[i] == phrase[0] and tuple(stems[i : i + n]) == phrase:
+                    for j in range(i, i + n):
+                        hits[j] = term
+        for term, starts in self.prefixes:
+            for i, match in enumerate(spans):
+                word = stems[i]
+                if word.startswith(starts) or match.group().lower().startswith(starts):
+                    hits.setdefault(i, term)
+        if not hits and not lead:
+            return None
+        first = 0
+        if hits:
+            best = (-1, -1)
+            for i in sorted(hits):  # windows starting a little before each match
+                s = max(0, min(i - 2, len(spans) - SNIPPET_TOKENS))
+                inside = [hits[j] for j in range(s, s + SNIPPET_TOKENS) if j in hits]
+                score = (len(set(inside)), len(inside))
+                if score > best:
+                    best, first = score, s
+        last = min(first + SNIPPET_TOKENS, len(spans))
+        out = ["…" if first > 0 else text[: spans[0].start()] if spans else text]
+        for i in range(first, last):
+            if i > first:
+                out.append(text[spans[i - 1].end() : spans[i].start()])
+            word = spans[i].group()
+            out.append(f"{start}{word}{end}" if i in hits else word)
+        if last < len(spans) or cut:
+            out.append("…")
+        else:
+            out.append(text[spans[-1].end() :] if spans else "")
+        return "".join(out)
+
+
 def _combine(occur: Any, parts: list[Any]) -> Any:
     """``parts`` joined with ``occur`` (one part stands alone; none is no query)."""
     if len(parts) <= 1:
@@ -266,18 +373,20 @@ def _schema() -> Any:
     return sb.build()
 
 
-def _analyzers() -> tuple[Any, Any]:
-    """FTS5's ``porter unicode61 remove_diacritics 2``, as near as tantivy has it."""
+def _analyzers() -> tuple[Any, Any, Any]:
+    """FTS5's ``porter unicode61 remove_diacritics 2``, as near as tantivy has it; the same
+    without the stemmer (prefixes); the same keeping long words (snippets: a token a word)."""
 
-    def build(stem: bool) -> Any:
+    def build(stem: bool, drop_long: bool = True) -> Any:
         b = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        b = b.filter(tantivy.Filter.remove_long(64)).filter(tantivy.Filter.lowercase())
-        b = b.filter(tantivy.Filter.ascii_fold())
+        if drop_long:
+            b = b.filter(tantivy.Filter.remove_long(64))
+        b = b.filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold())
         if stem:
             b = b.filter(tantivy.Filter.stemmer("english"))
         return b.build()
 
-    return build(True), build(False)
+    return build(True), build(False), build(True, drop_long=False)
 
 
 def _open(path: Path | None) -> tuple[SearchIndex, bool]:
@@ -298,9 +407,9 @@ def _open(path: Path | None) -> tuple[SearchIndex, bool]:
             created = True
     else:
         index = tantivy.Index(schema)
-    stemmed, plain = _analyzers()
+    stemmed, plain, snippets = _analyzers()
     index.register_tokenizer(TOKENIZER, stemmed)
-    result = SearchIndex(path, index, schema, stemmed, plain)
+    result = SearchIndex(path, index, schema, stemmed, plain, snippets)
     index.reload()
     if not created:
         searcher = index.searcher()
