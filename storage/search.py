@@ -66,9 +66,20 @@ async def has_matches(db: Database, fts_query: str, *, min_rowid: int, at_least:
 
 
 async def search_articles(
-    db: Database, fts_query: str, *, min_rowid: int, limit: int, offset: int, now: int
+    db: Database,
+    fts_query: str,
+    *,
+    min_rowid: int,
+    limit: int,
+    offset: int,
+    now: int,
+    peek: bool = False,
 ) -> list[SearchHit]:
-    """Published articles matching ``fts_query`` (FTS5 syntax, already made safe), best first."""
+    """Published articles matching ``fts_query`` (FTS5 syntax, already made safe), best first.
+
+    With ``peek`` the last of ``limit`` only tells the caller there is a next page: SQLite's
+    index path skips its snippet.
+    """
     if db.backend == POSTGRESQL:
         found = await search_pg.search_articles(
             db,
@@ -82,7 +93,9 @@ async def search_articles(
         return [SearchHit(*hit) for hit in found]
     index = await search_index.get(db)
     if index is not None and not index.behind:
-        page = functools.partial(_indexed_page, index, fts_query, min_rowid, offset, limit, now)
+        page = functools.partial(
+            _indexed_page, index, fts_query, min_rowid, offset, limit, now, peek
+        )
         try:
             hits = await db.run_read(page)  # type: ignore[attr-defined]
             if hits is None:  # articles wait in the queue: apply them, or let FTS5 answer
@@ -141,6 +154,7 @@ def _indexed_page(
     offset: int,
     limit: int,
     now: int,
+    peek: bool,
     conn: sqlite3.Connection,
     *,
     settled: bool = False,
@@ -172,19 +186,20 @@ def _indexed_page(
         waiting = conn.execute("SELECT max(seq) FROM search_queue").fetchone()[0] is not None
     if waiting and not settled:
         return None
-    by_id = {}
-    for row in rows:
+    by_id = {row[0]: row for row in rows}
+    hits = []
+    for row in (by_id[i] for i in ids if i in by_id):
         summary, body = row[4] or "", row[5] or ""
-        snippet = (
+        snippet = "" if peek and len(hits) == limit - 1 else (
             marker.snippet(body, MATCH_START, MATCH_END)
             or marker.snippet(summary, MATCH_START, MATCH_END)
             or marker.snippet(body or summary, MATCH_START, MATCH_END, lead=True)
             or ""
         )
-        by_id[row[0]] = SearchHit(
-            id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=snippet
+        hits.append(
+            SearchHit(id=row[0], title=row[1], published_at=row[2], source=row[3], snippet=snippet)
         )
-    return [by_id[i] for i in ids if i in by_id]
+    return hits
 
 
 async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, now: int) -> int:

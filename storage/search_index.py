@@ -270,6 +270,10 @@ class SearchIndex:
 _SNIPPET_WORD = re.compile(r"[^\W_]+")
 SNIPPET_TOKENS = 14  # words in a snippet, as FTS5's snippet(…, 14) gave
 SNIPPET_SCAN = 20_000  # characters of a text looked at for a snippet
+LEAD_SCAN = 400  # characters looked at for a text's first words
+REGION = 600  # characters tokenized around the best stretch of an ASCII text
+REGION_BEFORE = 150
+REGION_SPREAD = 150  # query words this close together count as one stretch
 
 
 class Marker:
@@ -288,10 +292,15 @@ class Marker:
         self.phrases: list[tuple[int, tuple[str, ...]]] = []
         self.prefixes: list[tuple[int, tuple[str, ...]]] = []
         self.terms = 0
+        # (beginning, term): what an ASCII text must contain to hold the term
+        self.needles: list[tuple[str, int]] = []
 
     def add(self, tokens: list[str], prefix_starts: Any) -> None:
         term = self.terms
         self.terms += 1
+        # a stem is a word's beginning but for its last letter or so (happy → happi)
+        beginnings = {t[: max(len(t) - 1, 2)] for t in tokens} | set(prefix_starts)
+        self.needles += [(b, term) for b in sorted(beginnings)]
         if prefix_starts:
             self.prefixes.append((term, tuple(prefix_starts)))
             if len(tokens) > 1:
@@ -310,12 +319,53 @@ class Marker:
 
     def snippet(self, text: str, start: str, end: str, *, lead: bool = False) -> str | None:
         """The snippet of ``text`` around the query's words; None when none is in it, unless
-        ``lead``: then its first words."""
+        ``lead``: then its first words.
+
+        An ASCII text is first searched for the words' beginnings (``str.find``, fast), and
+        only the stretch where most of them meet is tokenized: a long article costs no more
+        than a short one. A stretch whose finds were not the words after all (``sai`` in
+        "saint" for ``said``) sends the search over the whole text.
+        """
         if not text:
             return "" if lead else None
-        cut = len(text) > SNIPPET_SCAN
-        text = text[:SNIPPET_SCAN]
-        spans, stems = self._tokens(text)
+        if not text.isascii():
+            return self._cut(text, 0, SNIPPET_SCAN, start, end, lead)
+        lowered = text.lower()
+        found: list[tuple[int, int]] = []
+        for needle, term in self.needles:
+            at = lowered.find(needle)
+            while at != -1 and len(found) < 256:
+                if at == 0 or not lowered[at - 1].isalnum():  # a word's beginning
+                    found.append((at, term))
+                at = lowered.find(needle, at + 1)
+        if not found:
+            return self._cut(text, 0, LEAD_SCAN, start, end, True) if lead else None
+        found.sort()
+        best, begin = (-1, -1), 0
+        for i, (at, _) in enumerate(found):
+            terms = {term for pos, term in found[i:] if pos - at < REGION_SPREAD}
+            score = (len(terms), sum(1 for pos, _ in found[i:] if pos - at < REGION_SPREAD))
+            if score > best:
+                best, begin = score, at
+        lo = max(0, begin - REGION_BEFORE)
+        cut = self._cut(text, lo, lo + REGION, start, end, False)
+        if cut is None:
+            cut = self._cut(text, 0, SNIPPET_SCAN, start, end, lead)
+        return cut
+
+    def _cut(
+        self, text: str, lo: int, hi: int, start: str, end: str, lead: bool
+    ) -> str | None:
+        """The snippet from ``text[lo:hi]`` (moved in to whole words); None without a match
+        unless ``lead``."""
+        size = len(text)
+        hi = min(hi, size)
+        while 0 < lo < size and text[lo - 1].isalnum():
+            lo += 1
+        while lo < hi < size and text[hi].isalnum():
+            hi -= 1
+        piece = text[lo:hi]
+        spans, stems = self._tokens(piece)
         hits: dict[int, int] = {}  # word position → query term
         for i, stem in enumerate(stems):
             term = self.words.get(stem)
@@ -344,16 +394,18 @@ class Marker:
                 if score > best:
                     best, first = score, s
         last = min(first + SNIPPET_TOKENS, len(spans))
-        out = ["…" if first > 0 else text[: spans[0].start()] if spans else text]
+        if not spans:
+            return piece
+        out = ["…" if first > 0 or lo > 0 else piece[: spans[0].start()]]
         for i in range(first, last):
             if i > first:
-                out.append(text[spans[i - 1].end() : spans[i].start()])
+                out.append(piece[spans[i - 1].end() : spans[i].start()])
             word = spans[i].group()
             out.append(f"{start}{word}{end}" if i in hits else word)
-        if last < len(spans) or cut:
+        if last < len(spans) or hi < size:
             out.append("…")
         else:
-            out.append(text[spans[-1].end() :] if spans else "")
+            out.append(piece[spans[-1].end() :])
         return "".join(out)
 
 

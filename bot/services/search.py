@@ -19,8 +19,6 @@ every page ranks the same set.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -121,14 +119,9 @@ async def start_search(
     with metrics.SEARCH_SECONDS.time():
         min_rowid = await choose_window(db, fts)
         now = int(time.time()) if now is None else now
-        # Saving the search (the writer) and ranking its first page (a reader) overlap: the
-        # page does not need the saved search's id until its buttons are drawn.
-        unsaved = search_store.SavedSearch(0, chat_id, text, min_rowid, now)
-        search_id, page = await asyncio.gather(
-            search_store.save_search(db, chat_id, text, min_rowid, now),
-            _page(db, unsaved, fts, 0, page_size),
-        )
-        return dataclasses.replace(page, search_id=search_id)
+        search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
+        saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
+        return await _page(db, saved, fts, 0, page_size)
 
 
 async def choose_window(db: Database, fts: str) -> int:
@@ -185,6 +178,7 @@ async def _page(
         limit=page_size + 1,
         offset=page * page_size,
         now=saved.created_at,
+        peek=True,
     )
     return SearchPage(
         search_id=saved.id,
