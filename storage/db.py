@@ -109,6 +109,11 @@ def _missing_folder(folder: Path) -> str:
 _in_transaction: ContextVar[bool] = ContextVar("herald_in_transaction", default=False)
 
 
+def in_transaction() -> bool:
+    """Whether this task is inside ``Database.transaction()`` (its reads must see its writes)."""
+    return _in_transaction.get()
+
+
 def is_postgres_url(target: object) -> bool:
     """Whether ``HERALD_DATABASE`` names a PostgreSQL server rather than a SQLite file."""
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
@@ -378,7 +383,11 @@ _WRITER_PRAGMAS = (
 )
 _READER_PRAGMAS = (
     "PRAGMA cache_size = -65536",  # KiB: 64 MiB
-    "PRAGMA mmap_size = 1073741824",  # memory-mapped reads skip a copy per page
+    # Memory-mapped reads skip a copy (and a system call) per page. As much of the file as
+    # SQLite maps (2 GiB less 64 KiB in common builds; a larger request is cut to it): a page
+    # of search results reads six random articles of the archive, 0.23 ms at the median with
+    # 1 GiB mapped of a 2.2 GB database, 0.05 ms with the whole of it.
+    "PRAGMA mmap_size = 2147418112",
     "PRAGMA query_only = ON",
 )
 

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from storage import search_index, search_pg
-from storage.db import POSTGRESQL, Database
+from storage.db import POSTGRESQL, Database, in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,18 @@ async def search_articles(
         page = functools.partial(
             _indexed_page, index, fts_query, min_rowid, offset, limit, now, peek
         )
+        reader = None if in_transaction() else index.reader
+
+        async def read(settled: bool) -> list[SearchHit] | None:
+            if reader is not None:  # in this thread: see search_index._loop_reader
+                return page(reader, settled=settled)
+            return await db.run_read(functools.partial(page, settled=settled))  # type: ignore[attr-defined]
+
         try:
-            hits = await db.run_read(page)  # type: ignore[attr-defined]
+            hits = await read(False)
             if hits is None:  # articles wait in the queue: apply them, or let FTS5 answer
                 if await search_index.ready(db) is not None:
-                    hits = await db.run_read(functools.partial(page, settled=True))  # type: ignore[attr-defined]
+                    hits = await read(True)
             if hits is not None:
                 return hits
         except search_index.Unavailable:
