@@ -30,6 +30,7 @@ import re
 import shutil
 import sqlite3
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,7 +369,7 @@ class Marker:
             if score > best:
                 best, begin = score, at
         lo = max(0, begin - REGION_BEFORE)
-        cut = self._cut(text, lo, lo + REGION, start, end, False)
+        cut = self._cut(text, lo, lo + REGION, start, end, False, dict(reversed(found)))
         if cut is None:
             cut = self._cut(text, 0, SNIPPET_SCAN, start, end, lead)
         return cut
@@ -382,10 +383,18 @@ class Marker:
         return any(stem.startswith(p) or word.startswith(p) for _, p in self.prefixes)
 
     def _cut(
-        self, text: str, lo: int, hi: int, start: str, end: str, lead: bool
+        self,
+        text: str,
+        lo: int,
+        hi: int,
+        start: str,
+        end: str,
+        lead: bool,
+        known: dict[int, int] | None = None,
     ) -> str | None:
         """The snippet from ``text[lo:hi]`` (moved in to whole words); None without a match
-        unless ``lead``."""
+        unless ``lead``. ``known``: the checked matches by position in ``text``, enough for a
+        query without phrases (no tokenizing then)."""
         size = len(text)
         hi = min(hi, size)
         while 0 < lo < size and text[lo - 1].isalnum():
@@ -393,8 +402,14 @@ class Marker:
         while lo < hi < size and text[hi].isalnum():
             hi -= 1
         piece = text[lo:hi]
+        if known is not None and not self.phrases:
+            spans = list(_SNIPPET_WORD.finditer(piece))
+            hits = {
+                i: known[lo + m.start()] for i, m in enumerate(spans) if lo + m.start() in known
+            }
+            return self._window(piece, spans, hits, lo, hi, size, start, end, lead)
         spans, stems = self._tokens(piece)
-        hits: dict[int, int] = {}  # word position → query term
+        hits = {}  # word position → query term
         for i, stem in enumerate(stems):
             term = self.words.get(stem)
             if term is not None:
@@ -410,6 +425,21 @@ class Marker:
                 word = stems[i]
                 if word.startswith(starts) or match.group().lower().startswith(starts):
                     hits.setdefault(i, term)
+        return self._window(piece, spans, hits, lo, hi, size, start, end, lead)
+
+    def _window(
+        self,
+        piece: str,
+        spans: list[re.Match[str]],
+        hits: dict[int, int],
+        lo: int,
+        hi: int,
+        size: int,
+        start: str,
+        end: str,
+        lead: bool,
+    ) -> str | None:
+        """The best ``SNIPPET_TOKENS`` words of ``piece`` (``text[lo:hi]``), marked."""
         if not hits and not lead:
             return None
         first = 0
@@ -520,7 +550,9 @@ def _open(path: Path | None) -> tuple[SearchIndex, bool]:
     return result, created
 
 
-_indexes: dict[int, SearchIndex] = {}  # by id(db): one index per open database
+# One index per open database; weak, so a database dropped without close() takes its entry
+# along rather than leaving it to a later database that reuses its address.
+_indexes: weakref.WeakKeyDictionary[Database, SearchIndex] = weakref.WeakKeyDictionary()
 
 
 def index_path(db: Database) -> Path | None:
@@ -531,7 +563,7 @@ async def get(db: Database) -> SearchIndex | None:
     """The open index of ``db``, opened on first use; None when SQLite's FTS5 must answer."""
     if db.backend != SQLITE or tantivy is None:
         return None
-    found = _indexes.get(id(db))
+    found = _indexes.get(db)
     if found is not None:
         return None if found.broken else found
     try:  # opened in this thread: no other task can open it twice meanwhile
@@ -539,7 +571,7 @@ async def get(db: Database) -> SearchIndex | None:
     except Exception:
         log.warning("search index unavailable for %s; FTS5 answers", db.path, exc_info=True)
         return None
-    _indexes[id(db)] = index
+    _indexes[db] = index
     index.reader = _loop_reader(db)
     if created:  # everything goes (back) into the queue: the new index starts empty
         async with db.transaction():
@@ -557,7 +589,7 @@ async def get(db: Database) -> SearchIndex | None:
 
 def forget(db: Database) -> None:
     """Close ``db``'s index (its writer lets go of the index's lock)."""
-    index = _indexes.pop(id(db), None)
+    index = _indexes.pop(db, None)
     if index is not None:
         if index.background is not None:
             index.background.cancel()
@@ -664,7 +696,7 @@ def _json_ids(ids: list[int]) -> str:
 
 def catch_up_soon(db: Database) -> None:
     """Start a background catch-up for ``db`` if its index is open and none is running."""
-    index = _indexes.get(id(db))
+    index = _indexes.get(db)
     if index is None or index.broken:
         return
     if index.background is not None and not index.background.done():
