@@ -203,11 +203,12 @@ class SearchIndex:
         The boost multiplies a score by at most what the newest indexed article gets, so once
         the page's last score beats that × the lowest bm25 fetched, no article left unfetched
         can move into the page; until then, more candidates are fetched, once: at most
-        ``CANDIDATES`` (or 8 × the page's end). Past that the page is the best of those. It
-        differs from the exact order only when more articles than that tie within the boost
-        at the page's edge: tantivy quantizes field lengths, so the same word in same-length
-        titles scores exactly the same (the synthetic 1M corpus repeats each title hundreds
-        of times), and enumerating every tie cost up to 1.5 ms a search.
+        ``CANDIDATES`` (or 8 × the page's end). Not when the page's edge is an exact tie of
+        bm25 scores that goes on past what was fetched: then the page is the newest of the
+        tied articles fetched, not of all of them. Such ties are common: tantivy quantizes
+        field lengths, so the same word in same-length titles scores exactly the same (the
+        synthetic 1M corpus repeats each title hundreds of times), and enumerating them cost
+        up to 1.5 ms a search. Past ``CANDIDATES`` the page is likewise the best of those.
         """
         ceiling = 1.0 + boost / (1.0 + max(now - self.newest, 0) / 604800.0)
         if min_rowid > 0:
@@ -237,7 +238,8 @@ class SearchIndex:
             )
             complete = len(hits) < fetch
             settled = len(scored) >= need and scored[need - 1][0] > hits[-1][0] * ceiling
-            if complete or settled or fetch >= max(CANDIDATES, 8 * need):
+            tied = len(hits) >= need and hits[need - 1][0] == hits[-1][0]
+            if complete or settled or tied or fetch >= max(CANDIDATES, 8 * need):
                 return [i for _, _, i in scored[offset:need]]
             fetch = max(CANDIDATES, 8 * need)
 
