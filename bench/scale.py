@@ -320,9 +320,8 @@ async def time_searches(
                 times.append(ms)
                 window = 0
                 if page is not None:
-                    lo = await db.scalar(
-                        "SELECT min_rowid FROM searches WHERE id = ?", (page.search_id,)
-                    )
+                    saved = await search_store.get_search(db, page.search_id)
+                    lo = saved.min_rowid if saved else 0
                     window = newest - int(lo) + 1 if lo else 0
                 steps = {k: 1000 * v for k, v in timer.seconds.items()}
                 steps["has_matches calls"] = timer.calls["has_matches"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import sqlite3
@@ -137,14 +138,18 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    def on_close(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` when this database closes (an index kept beside it lets go)."""
+    def on_close(self, hook: Callable[[], Any]) -> None:
+        """Call ``hook`` when this database closes, before its connections do (an index kept
+        beside it lets go; writes still on their way finish). An awaitable it returns is
+        awaited."""
         self.__dict__.setdefault("_close_hooks", []).append(hook)
 
-    def _run_close_hooks(self) -> None:
-        for hook in self.__dict__.pop("_close_hooks", []):
+    async def _run_close_hooks(self) -> None:
+        for hook in reversed(self.__dict__.pop("_close_hooks", [])):
             try:
-                hook()
+                result = hook()
+                if inspect.isawaitable(result):
+                    await result
             except Exception:
                 log.warning("close hook failed", exc_info=True)
 
@@ -216,7 +221,7 @@ class SqliteDatabase(Database):
         return db
 
     async def close(self) -> None:
-        self._run_close_hooks()
+        await self._run_close_hooks()
         if self._reader is not None:
             await self._reader.close()
         await self._conn.close()

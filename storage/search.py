@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import itertools
 import logging
 import sqlite3
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from storage import search_index, search_pg
@@ -210,16 +214,72 @@ def _indexed_page(
 
 
 async def save_search(db: Database, chat_id: int, query: str, min_rowid: int, now: int) -> int:
-    return int(
-        await db.scalar(
-            "INSERT INTO searches (chat_id, query, min_rowid, created_at) VALUES (?, ?, ?, ?)"
-            " RETURNING id",
-            (chat_id, query, min_rowid, now),
+    """Save a search; its id, for the page buttons.
+
+    On SQLite the id is taken from a counter in this process and the row is written behind
+    the reply (``_write_search``): the INSERT and its commit were a third of a rare word's
+    whole search, for a row nobody reads until a button is pressed seconds later.
+    ``get_search`` waits for a write still on its way. Herald is one process per SQLite
+    file; should the row still collide, its buttons answer "expired".
+    """
+    if db.backend == POSTGRESQL:
+        return int(
+            await db.scalar(
+                "INSERT INTO searches (chat_id, query, min_rowid, created_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
+                (chat_id, query, min_rowid, now),
+            )
         )
+    behind = _behind.get(db)
+    if behind is None:
+        newest = int(await db.scalar("SELECT coalesce(max(id), 0) FROM searches"))
+        behind = _behind.get(db)  # another task may have started meanwhile
+        if behind is None:
+            behind = _Behind(itertools.count(newest + 1), {})
+            _behind[db] = behind
+            db.on_close(lambda: _drain(behind))
+    search_id = next(behind.ids)
+    task = asyncio.get_running_loop().create_task(
+        _write_search(db, search_id, chat_id, query, min_rowid, now)
     )
+    behind.writing[search_id] = task
+    task.add_done_callback(lambda _: behind.writing.pop(search_id, None))
+    return search_id
+
+
+@dataclass(slots=True)
+class _Behind:
+    ids: Iterator[int]
+    writing: dict[int, asyncio.Task[None]]
+
+
+_behind: weakref.WeakKeyDictionary[Database, _Behind] = weakref.WeakKeyDictionary()
+
+
+async def _write_search(
+    db: Database, search_id: int, chat_id: int, query: str, min_rowid: int, now: int
+) -> None:
+    try:
+        await db.execute(
+            "INSERT INTO searches (id, chat_id, query, min_rowid, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (search_id, chat_id, query, min_rowid, now),
+        )
+    except Exception:  # a collision or a closed database: its buttons answer "expired"
+        log.warning("saved search %d not written", search_id, exc_info=True)
+
+
+async def _drain(behind: _Behind) -> None:
+    """At close: the writes still on their way finish first."""
+    if behind.writing:
+        await asyncio.gather(*list(behind.writing.values()), return_exceptions=True)
 
 
 async def get_search(db: Database, search_id: int) -> SavedSearch | None:
+    behind = _behind.get(db)
+    writing = behind.writing.get(search_id) if behind is not None else None
+    if writing is not None:
+        await asyncio.shield(writing)
     row = await db.fetchone(
         "SELECT id, chat_id, query, min_rowid, created_at FROM searches WHERE id = ?",
         (search_id,),
@@ -229,4 +289,7 @@ async def get_search(db: Database, search_id: int) -> SavedSearch | None:
 
 async def forget_searches_before(db: Database, created_before: int) -> int:
     """Drop saved searches older than a cut-off: their page buttons then answer "expired"."""
+    behind = _behind.get(db)
+    if behind is not None:
+        await _drain(behind)
     return await db.execute_changes("DELETE FROM searches WHERE created_at < ?", (created_before,))

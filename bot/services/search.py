@@ -19,8 +19,6 @@ every page ranks the same set.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -121,18 +119,9 @@ async def start_search(
     with metrics.SEARCH_SECONDS.time():
         min_rowid = await choose_window(db, fts)
         now = int(time.time()) if now is None else now
-        # The writer's thread saves the search while this one ranks its first page (one
-        # task, not a gather, whose two tasks cost more than the overlap saved).
-        saving = asyncio.ensure_future(
-            search_store.save_search(db, chat_id, text, min_rowid, now)
-        )
-        await asyncio.sleep(0)  # the INSERT reaches the writer's thread before ranking starts
-        try:
-            unsaved = search_store.SavedSearch(0, chat_id, text, min_rowid, now)
-            page = await _page(db, unsaved, fts, 0, page_size)
-        finally:
-            search_id = await saving
-        return dataclasses.replace(page, search_id=search_id)
+        search_id = await search_store.save_search(db, chat_id, text, min_rowid, now)
+        saved = search_store.SavedSearch(search_id, chat_id, text, min_rowid, now)
+        return await _page(db, saved, fts, 0, page_size)
 
 
 async def choose_window(db: Database, fts: str) -> int:
