@@ -285,6 +285,7 @@ class SearchIndex:
 
 
 _SNIPPET_WORD = re.compile(r"[^\W_]+")
+_FOREIGN_LETTER = re.compile(r"(?![\x00-\x7f])[^\W_]")  # a letter or digit beyond ASCII
 SNIPPET_TOKENS = 14  # words in a snippet, as FTS5's snippet(…, 14) gave
 SNIPPET_SCAN = 20_000  # characters of a text looked at for a snippet
 LEAD_SCAN = 200  # characters looked at for a text's first words
@@ -338,14 +339,14 @@ class Marker:
         """The snippet of ``text`` around the query's words; None when none is in it, unless
         ``lead``: then its first words.
 
-        An ASCII text is first searched for the words' beginnings (``str.find``, fast), and
-        only the stretch where most of them meet is tokenized: a long article costs no more
-        than a short one. A stretch whose finds were not the words after all (``sai`` in
+        A text whose letters are all ASCII (curly quotes and dashes may be anything) is first
+        searched for the words' beginnings (``str.find``, fast), and only the stretch where
+        most of them meet is cut: a long article costs no more than a short one. A stretch whose finds were not the words after all (``sai`` in
         "saint" for ``said``) sends the search over the whole text.
         """
         if not text:
             return "" if lead else None
-        if not text.isascii():
+        if not text.isascii() and _FOREIGN_LETTER.search(text):  # "é": folding moves things
             return self._cut(text, 0, SNIPPET_SCAN, start, end, lead)
         lowered = text.lower()
         found: list[tuple[int, int]] = []
