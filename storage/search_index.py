@@ -341,8 +341,9 @@ class Marker:
 
         A text whose letters are all ASCII (curly quotes and dashes may be anything) is first
         searched for the words' beginnings (``str.find``, fast), and only the stretch where
-        most of them meet is cut: a long article costs no more than a short one. A stretch whose finds were not the words after all (``sai`` in
-        "saint" for ``said``) sends the search over the whole text.
+        most of them meet is cut: a long article costs no more than a short one. Each find is
+        checked (``sai`` in "saint" is no ``said``); a stretch without a match after all (a
+        phrase whose words are not together) sends the search over the whole text.
         """
         if not text:
             return "" if lead else None
