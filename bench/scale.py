@@ -10,6 +10,20 @@ time goes; their overhead is a few microseconds per call.
     .venv/bin/python -m bench.scale --articles 100000 [--json] [--reuse]
 
 Targets (at 1M articles): /search p95 ≤ 50 ms, open p95 ≤ 5 ms, import ≥ 2,000 articles/s.
+
+With ``--corpus PATH`` it measures Herald against the search peers instead (issue 11): it
+stores the peers' corpus (``../shared/bench-peers/gen_corpus.py``; ``--fill`` skips the
+related index, the default import keeps it), builds the search index, then times the peers'
+200 queries (``queries.json`` beside ``data/``) through the whole path a reader's ``/search``
+takes (``start_search`` + rendering the page of 5) exactly as the peers' ``bench.py`` times
+its engines: one warm-up pass, ``--rounds`` shuffled passes, the median per query, p50/p95/p99
+per class and overall (interpolated percentiles, as the peers compute them). With ``--peers
+DIR`` it first runs the peers' ``bench.py --engine tantivy --reuse`` (under ``nice -n 10``)
+on the same corpus, so both sets of numbers come from one run:
+
+    .venv/bin/python -m bench.scale --fill --reuse \
+        --corpus bench/out/peers/data/corpus_1m.jsonl \
+        --peers ../shared/bench-peers --peers-python .venv-peers/bin/python --markdown
 """
 
 from __future__ import annotations
@@ -19,8 +33,13 @@ import asyncio
 import functools
 import inspect
 import json
+import math
+import os
 import random
 import re
+import statistics
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -35,9 +54,11 @@ import storage.related as related_store
 import storage.search as search_store
 from bench import corpus
 from bench.common import DATA, OUT, data_file, machine, median, percentile
+from bot.rendering import reading as pages
 from bot.services.importer import BATCH, ImportSummary, import_file, read_articles
 from bot.services.reading import open_article
 from bot.services.search import start_search
+from storage import search_index
 from storage.articles import NewArticle, insert_articles
 from storage.db import Database
 
@@ -299,9 +320,8 @@ async def time_searches(
                 times.append(ms)
                 window = 0
                 if page is not None:
-                    lo = await db.scalar(
-                        "SELECT min_rowid FROM searches WHERE id = ?", (page.search_id,)
-                    )
+                    saved = await search_store.get_search(db, page.search_id)
+                    lo = saved.min_rowid if saved else 0
                     window = newest - int(lo) + 1 if lo else 0
                 steps = {k: 1000 * v for k, v in timer.seconds.items()}
                 steps["has_matches calls"] = timer.calls["has_matches"]
@@ -522,6 +542,233 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- Herald vs the search peers
+PEER_GOAL = 2.0  # issue 11: Herald's p95 and p99 at most twice tantivy's, overall and per class
+
+
+def peer_pct(values: list[float], p: float) -> float:
+    """Interpolated percentile, as the peers' ``bench.py`` computes it (same numbers, same
+    method, so the ratios compare like with like)."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def peer_summary(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": round(peer_pct(values, 50), 3),
+        "p95": round(peer_pct(values, 95), 3),
+        "p99": round(peer_pct(values, 99), 3),
+    }
+
+
+def reader_text(query: dict[str, Any]) -> str:
+    """What a reader types for a peers' query: a phrase in quotes, anything else as is."""
+    return f'"{query["text"]}"' if query["phrase"] else query["text"]
+
+
+def same_title(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+async def herald_path(db: Database, text: str) -> tuple[list[int], str]:
+    """A reader's /search: parse, match, rank, save, the page of 5 with snippets, rendered."""
+    page = await start_search(db, 1, text, 5)
+    if page is None:
+        return [], ""
+    return [h.id for h in page.hits], pages.search_results(page, 5).text
+
+
+async def time_peer_queries(
+    db: Database, queries: list[dict[str, Any]], rounds: int
+) -> dict[str, Any]:
+    """The peers' timing loop (``timed_loop`` in their bench.py) around Herald's path."""
+    results: dict[str, list[int]] = {}
+    titles: dict[str, str] = {}
+    for q in queries:  # warm-up pass, untimed
+        results[q["qid"]], _ = await herald_path(db, reader_text(q))
+    times: dict[str, list[float]] = {q["qid"]: [] for q in queries}
+    for r in range(rounds):
+        order = list(queries)
+        random.Random(1 * 1000 + r).shuffle(order)
+        for q in order:
+            started = time.perf_counter_ns()
+            results[q["qid"]], _ = await herald_path(db, reader_text(q))
+            times[q["qid"]].append((time.perf_counter_ns() - started) / 1e6)
+    firsts = [ids[0] for ids in results.values() if ids]
+    if firsts:
+        rows = await db.fetchall(
+            "SELECT id, title FROM articles WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(firsts),),
+        )
+        titles = {str(row[0]): row[1] for row in rows}
+    medians = {qid: statistics.median(ts) for qid, ts in times.items()}
+    classes: dict[str, Any] = {}
+    for cls in dict.fromkeys(q["cls"] for q in queries):
+        classes[cls] = peer_summary([medians[q["qid"]] for q in queries if q["cls"] == cls])
+    title_queries = [q for q in queries if q["cls"] == "title"]
+    found = [
+        q["qid"] for q in title_queries
+        if results[q["qid"]] and same_title(titles.get(str(results[q["qid"]][0]), ""), q["text"])
+    ]
+    return {
+        "rounds": rounds,
+        "classes": classes,
+        "overall": peer_summary(list(medians.values())),
+        "title_at_1": len(found),
+        "titles": len(title_queries),
+        "title_missed": [q["text"] for q in title_queries if q["qid"] not in found],
+        "empty": [q["qid"] for q in queries if not results[q["qid"]]],
+        "per_query_ms": {qid: round(ms, 3) for qid, ms in medians.items()},
+    }
+
+
+def run_peer_tantivy(args: argparse.Namespace, size: str, workdir: Path) -> dict[str, Any]:
+    """The peers' own ``bench.py --engine tantivy`` on the same corpus, under ``nice -n 10``."""
+    bench_py = args.peers / "bench.py"
+    env = {**os.environ, "PEERS_WORKDIR": str(workdir)}
+    cmd = ["nice", "-n", "10", str(args.peers_python), str(bench_py), "--engine", "tantivy",
+           "--size", size, "--reuse", "--rounds", str(args.rounds)]
+    print("peers:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, env=env, check=True)
+    return json.loads((workdir / "results" / f"tantivy-{size}.json").read_text())
+
+
+async def tantivy_title_at_1(
+    db: Database, peer: dict[str, Any], queries: list[dict[str, Any]]
+) -> int:
+    """Exact-title success@1 of the peers' tantivy run, read back through Herald's copy of the
+    corpus (the peers' ids are the articles' external ids)."""
+    by_qid = {pq["qid"]: pq for pq in peer["query"]["per_query"]}
+    found = 0
+    for q in queries:
+        if q["cls"] != "title" or not by_qid.get(q["qid"], {}).get("top"):
+            continue
+        title = await db.scalar(
+            "SELECT title FROM articles WHERE external_id = ?", (str(by_qid[q["qid"]]["top"][0]),)
+        )
+        found += bool(title and same_title(title, q["text"]))
+    return found
+
+
+async def peers_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    corpus_path: Path = args.corpus.resolve()
+    size = re.sub(r"^corpus_", "", corpus_path.stem)
+    workdir = corpus_path.parent.parent  # the peers' PEERS_WORKDIR: data/, idx/, queries.json
+    queries_path = args.peer_queries or workdir / "queries.json"
+    queries = json.loads(queries_path.read_text(encoding="utf-8"))
+    suffix = "-fill" if args.fill else ""
+    db_path = args.out / f"peers-{size}{suffix}.db"
+    done_marker = db_path.with_suffix(".imported.json")
+    result: dict[str, Any] = {
+        "corpus": str(corpus_path), "queries": str(queries_path), "size": size,
+        "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    if args.peers:
+        peer = run_peer_tantivy(args, size, workdir)
+        result["tantivy"] = {
+            "classes": peer["query"]["classes"], "overall": peer["query"]["overall"],
+            "version": peer["machine"].get("tantivy"), "loadavg": peer["query"]["loadavg_start"],
+            "started": peer["started"],
+        }
+    if args.reuse and done_marker.is_file() and db_path.is_file():
+        result["import"] = json.loads(done_marker.read_text())
+        result["import"]["reused"] = True
+        db = await Database.open(db_path)
+    else:
+        for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), done_marker):
+            p.unlink(missing_ok=True)
+        db = await Database.open(db_path)
+        print(f"storing {corpus_path} into {db_path}", flush=True)
+        if args.fill:
+            result["import"] = await fill_without_related(db, corpus_path, args.import_budget)
+        else:
+            result["import"] = await run_import(
+                db, corpus_path, args.articles, PhaseTimer(), args.import_budget
+            )
+        done_marker.write_text(json.dumps(result["import"]))
+    try:
+        index = await search_index.get(db)
+        if index is None:
+            sys.exit("bench: the search index cannot open (is tantivy installed?)")
+        started = time.perf_counter()
+        waiting = await search_index.pending(db)
+        applied = await search_index.catch_up(db, index)
+        result["index_catch_up"] = {"queued": waiting, "applied": applied,
+                                    "seconds": round(time.perf_counter() - started, 1)}
+        print(f"search index: {applied:,} queued changes applied in "
+              f"{result['index_catch_up']['seconds']} s", flush=True)
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        result["articles"] = int(await db.scalar("SELECT count(*) FROM articles"))
+        result["db_bytes"] = db_bytes(db_path)
+        idx_dir = search_index.index_path(db)
+        result["index_bytes"] = sum(
+            f.stat().st_size for f in idx_dir.iterdir() if f.is_file()
+        ) if idx_dir else 0
+        result["herald"] = await time_peer_queries(db, queries, args.rounds)
+        if args.peers:
+            result["tantivy"]["title_at_1"] = await tantivy_title_at_1(db, peer, queries)
+    finally:
+        await db.close()
+    result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def peers_report(r: dict[str, Any], markdown: bool) -> str:
+    h = r["herald"]
+    t = r.get("tantivy")
+    classes = list(h["classes"])
+    cols = classes + ["overall"]
+
+    def get(side: dict[str, Any], cls: str, p: str) -> float:
+        return (side["overall"] if cls == "overall" else side["classes"][cls])[p]
+
+    lines = []
+    if markdown:
+        lines += ["| ms | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for label, side in (("Herald", h), ("tantivy", t)):
+            if side is None:
+                continue
+            for p in ("p50", "p95", "p99"):
+                lines.append(f"| {label} {p} | " + " | ".join(
+                    f"{get(side, c, p):.1f}" for c in cols) + " |")
+        if t:
+            for p in ("p95", "p99"):
+                cells = []
+                for c in cols:
+                    ratio = get(h, c, p) / get(t, c, p)
+                    verdict = "met" if ratio <= PEER_GOAL else f"missed by {ratio / PEER_GOAL:.2f}×"
+                    cells.append(f"{ratio:.2f}× {verdict}")
+                lines.append(f"| Herald ÷ tantivy {p} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append(f"Exact-title success@1: Herald {h['title_at_1']}/{h['titles']}"
+                     + (f", tantivy {t['title_at_1']}/{h['titles']}" if t else "") + ".")
+        return "\n".join(lines)
+    lines.append(f"articles {r['articles']:,}  database {r['db_bytes'] / 2**20:,.0f} MiB  "
+                 f"search index {r['index_bytes'] / 2**20:,.0f} MiB  load {r['loadavg_start']}"
+                 f" → {r['loadavg_end']}")
+    lines.append(f"{'class':<9}" + "".join(f"{'Herald ' + p:>12}" for p in ("p50", "p95", "p99"))
+                 + ("".join(f"{'tantivy ' + p:>13}" for p in ("p50", "p95", "p99"))
+                    + f"{'p95 ×':>8}{'p99 ×':>8}" if t else ""))
+    for c in cols:
+        row = f"{c:<9}" + "".join(f"{get(h, c, p):>12.2f}" for p in ("p50", "p95", "p99"))
+        if t:
+            row += "".join(f"{get(t, c, p):>13.2f}" for p in ("p50", "p95", "p99"))
+            row += f"{get(h, c, 'p95') / get(t, c, 'p95'):>8.2f}"
+            row += f"{get(h, c, 'p99') / get(t, c, 'p99'):>8.2f}"
+        lines.append(row)
+    lines.append(f"exact-title success@1: Herald {h['title_at_1']}/{h['titles']}"
+                 + (f", tantivy {t['title_at_1']}/{h['titles']}" if t else ""))
+    if h["title_missed"]:
+        lines.append(f"  Herald missed: {h['title_missed']}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -541,7 +788,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse an imported database")
     parser.add_argument("--no-table-sizes", dest="table_sizes", action="store_false")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--corpus", type=Path, help="the peers' corpus (gen_corpus.py output)")
+    parser.add_argument("--peer-queries", type=Path, help="default: queries.json beside data/")
+    parser.add_argument("--rounds", type=int, default=5, help="--corpus: timed passes")
+    parser.add_argument("--peers", type=Path, help="--corpus: the peers' folder, to run "
+                        "their tantivy bench.py in the same run")
+    parser.add_argument("--peers-python", type=Path, default=Path(sys.executable),
+                        help="a Python with tantivy for the peers' bench.py")
+    parser.add_argument("--markdown", action="store_true", help="--corpus: the docs table")
     args = parser.parse_args(argv)
+    if args.corpus:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result = asyncio.run(peers_benchmark(args))
+        out = args.out / f"peers-{result['size']}.json"
+        out.write_text(json.dumps(result, indent=2, default=str))
+        text = json.dumps(result, indent=2, default=str) if args.json else None
+        print(text or peers_report(result, False))
+        if args.markdown:
+            print()
+            print(peers_report(result, True))
+        return
     data_file("bbc_news.jsonl", args.data)  # fail fast, before any work
     result = asyncio.run(benchmark(args))
     out = args.out / f"scale-{args.articles}{'-fill' if args.fill else ''}.json"

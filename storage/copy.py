@@ -155,6 +155,6 @@ async def _unknown_tables(db: Database) -> list[str]:
             "SELECT table_name FROM information_schema.tables"
             " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
-    derived = {"schema_migrations", "article_search"}
+    derived = {"schema_migrations", "article_search", "search_queue"}
     known = {t for t, _ in TABLES} | derived
     return sorted(row[0] for row in rows if row[0] not in known)

@@ -167,6 +167,9 @@ def _page_suffix(page: int) -> str:
     return " · " + _("page {number}").format(number=page + 1) if page else ""
 
 
+_MARKS = re.compile(f"([{MATCH_START}{MATCH_END}])")
+
+
 def _snippet_html(snippet: str, limit: int) -> str:
     plain = shorten(snippet.replace(MATCH_START, "").replace(MATCH_END, ""), limit)
     if plain != snippet.replace(MATCH_START, "").replace(MATCH_END, ""):
@@ -174,15 +177,17 @@ def _snippet_html(snippet: str, limit: int) -> str:
     escaped = html.escape(snippet, quote=False).replace("\n", " ")
     # Balance the marks before turning them into tags, so a cut never leaves <b> open.
     out, open_ = [], False
-    for ch in escaped:
-        if ch == MATCH_START and not open_:
-            out.append("<b>")
-            open_ = True
-        elif ch == MATCH_END and open_:
-            out.append("</b>")
-            open_ = False
-        elif ch not in (MATCH_START, MATCH_END):
-            out.append(ch)
+    for part in _MARKS.split(escaped):
+        if part == MATCH_START:
+            if not open_:
+                out.append("<b>")
+                open_ = True
+        elif part == MATCH_END:
+            if open_:
+                out.append("</b>")
+                open_ = False
+        else:
+            out.append(part)
     if open_:
         out.append("</b>")
     return "".join(out)

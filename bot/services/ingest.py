@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.services.fanout import NORMAL, fan_out
 from bot.services.related import Document, index_documents
+from storage import search_index
 from storage.articles import NewArticle, insert_articles
 from storage.db import Database
 
@@ -136,4 +137,6 @@ async def ingest(
             await fan_out(db, [(d.id, d.title, d.summary) for d in docs], now, priority)
     result.added = [doc.id for doc in docs]
     result.duplicates = len(items) - len(docs)
+    if docs:  # SQLite's search index follows in the background (no-op when it is not open)
+        search_index.catch_up_soon(db)
     return result

@@ -99,7 +99,7 @@ async def _search(db: Database, text: str, offset: str, page_size: int) -> Inlin
     limit = _page_limit(skip, page_size)
     hits = (
         await search_store.search_articles(
-            db, fts, min_rowid=min_rowid, limit=limit + 1, offset=skip, now=now
+            db, fts, min_rowid=min_rowid, limit=limit + 1, offset=skip, now=now, peek=True
         )
         if limit
         else []

@@ -10,9 +10,11 @@ Reader syntax (everything else is plain words):
   a OR b           either side
 Raw FTS5 syntax never reaches the database, so no input is a syntax error.
 
-Very broad queries rank only the newest articles: a word in every article would otherwise make
-SQLite score the whole archive. The newest window with enough matches is chosen on the first
-page and kept with the saved search so every page ranks the same set.
+SQLite ranks with its search index (``storage.search_index``, tantivy) over the whole archive.
+Without it (FTS5 alone, or PostgreSQL), very broad queries rank only the newest articles: a
+word in every article would otherwise make the database score the whole archive. The newest
+window with enough matches is chosen on the first page and kept with the saved search so
+every page ranks the same set.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from bot import metrics
 from storage import search as search_store
+from storage import search_index
 from storage.db import Database
 
 MAX_QUERY_CHARS = 4_096
@@ -124,8 +127,12 @@ async def start_search(
 async def choose_window(db: Database, fts: str) -> int:
     """The lowest article id worth ranking for ``fts`` (0: the whole archive).
 
-    Shared by /search and inline mode, so both rank the same set for the same words.
+    Shared by /search and inline mode, so both rank the same set for the same words. SQLite's
+    search index ranks the whole archive in a few milliseconds, so with it there is no window
+    (and no probe); FTS5 and PostgreSQL rank the newest window with enough matches.
     """
+    if await search_index.serves(db):
+        return 0
     newest = await search_store.newest_rowid(db)
     for window in WINDOWS:
         if window == 0 or newest <= window:
@@ -171,6 +178,7 @@ async def _page(
         limit=page_size + 1,
         offset=page * page_size,
         now=saved.created_at,
+        peek=True,
     )
     return SearchPage(
         search_id=saved.id,
