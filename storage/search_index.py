@@ -316,8 +316,9 @@ class Marker:
     def add(self, tokens: list[str], prefix_starts: Any) -> None:
         term = self.terms
         self.terms += 1
-        # a stem is a word's beginning but for its last letter or so (happy → happi)
-        beginnings = {t[: max(len(t) - 1, 2)] for t in tokens} | set(prefix_starts)
+        # a stem is a word's beginning but for its last letter or so (happy → happi); a short
+        # one is the word itself (the, of, in), and shorter would find half the text
+        beginnings = {t if len(t) <= 4 else t[:-1] for t in tokens} | set(prefix_starts)
         self.needles += [(b, term) for b in sorted(beginnings)]
         if prefix_starts:
             self.prefixes.append((term, tuple(prefix_starts)))
@@ -367,9 +368,14 @@ class Marker:
             return _lead(text) if lead else None
         found.sort()
         best, begin = (-1, -1), 0
+        count = len(found)
         for i, (at, _) in enumerate(found):
-            terms = {term for pos, term in found[i:] if pos - at < REGION_SPREAD}
-            score = (len(terms), sum(1 for pos, _ in found[i:] if pos - at < REGION_SPREAD))
+            terms = set()
+            j = i
+            while j < count and found[j][0] - at < REGION_SPREAD:  # sorted: stop early
+                terms.add(found[j][1])
+                j += 1
+            score = (len(terms), j - i)
             if score > best:
                 best, begin = score, at
         lo = max(0, begin - REGION_BEFORE)
