@@ -5,13 +5,13 @@ Why: FTS5 ranks with ``bm25()``, which visits every match of every word of a que
 million articles that was 75 ms at p95 for a reader's ``/search``; tantivy's block-max
 WAND skips what cannot reach the top, and ranks the whole archive in a few milliseconds.
 
-What stays as it was: the database is the source of truth, and FTS5 (``articles_fts``) still
-makes the snippets and serves as the fallback engine whenever this index cannot (tantivy not
-installed, another process owns the index, or the index is far behind). The reader syntax is
-the same FTS5 expression ``bot.services.search`` builds; it is translated here. Ranking is
-bm25 with the title weighted 10, the summary 4 and the body 1 (the weights FTS5 used), times
-the same small freshness boost, applied exactly: candidates are fetched by bm25 until no
-unseen article could still reach the page with the boost.
+What stays as it was: the database is the source of truth, and FTS5 (``articles_fts``) is
+the fallback engine whenever this index cannot answer (tantivy not installed, another process
+owns the index, or the index is far behind). The reader syntax is the same FTS5 expression
+``bot.services.search`` builds; it is translated here. Ranking is bm25 with the title
+weighted 10, the summary 4 and the body 1 (the weights FTS5 used), times the same small
+freshness boost, applied over the candidates fetched (``SearchIndex.rank`` says when that is
+exact). Snippets are cut here too (``Marker``), with the index's own tokenizer.
 
 Keeping up: triggers (migration 0010) queue the id of every article that is inserted,
 changed or deleted. ``catch_up`` applies the queue in order (replacing each article's
