@@ -5,13 +5,13 @@ Why: FTS5 ranks with ``bm25()``, which visits every match of every word of a que
 million articles that was 75 ms at p95 for a reader's ``/search``; tantivy's block-max
 WAND skips what cannot reach the top, and ranks the whole archive in a few milliseconds.
 
-What stays as it was: the database is the source of truth, and FTS5 (``articles_fts``) still
-makes the snippets and serves as the fallback engine whenever this index cannot (tantivy not
-installed, another process owns the index, or the index is far behind). The reader syntax is
-the same FTS5 expression ``bot.services.search`` builds; it is translated here. Ranking is
-bm25 with the title weighted 10, the summary 4 and the body 1 (the weights FTS5 used), times
-the same small freshness boost, applied exactly: candidates are fetched by bm25 until no
-unseen article could still reach the page with the boost.
+What stays as it was: the database is the source of truth, and FTS5 (``articles_fts``) is
+the fallback engine whenever this index cannot answer (tantivy not installed, another process
+owns the index, or the index is far behind). The reader syntax is the same FTS5 expression
+``bot.services.search`` builds; it is translated here. Ranking is bm25 with the title
+weighted 10, the summary 4 and the body 1 (the weights FTS5 used), times the same small
+freshness boost, applied over the candidates fetched (``SearchIndex.rank`` says when that is
+exact). Snippets are cut here too (``Marker``), with the index's own tokenizer.
 
 Keeping up: triggers (migration 0010) queue the id of every article that is inserted,
 changed or deleted. ``catch_up`` applies the queue in order (replacing each article's
@@ -316,8 +316,9 @@ class Marker:
     def add(self, tokens: list[str], prefix_starts: Any) -> None:
         term = self.terms
         self.terms += 1
-        # a stem is a word's beginning but for its last letter or so (happy → happi)
-        beginnings = {t[: max(len(t) - 1, 2)] for t in tokens} | set(prefix_starts)
+        # a stem is a word's beginning but for its last letter or so (happy → happi); a short
+        # one is the word itself (the, of, in), and shorter would find half the text
+        beginnings = {t if len(t) <= 4 else t[:-1] for t in tokens} | set(prefix_starts)
         self.needles += [(b, term) for b in sorted(beginnings)]
         if prefix_starts:
             self.prefixes.append((term, tuple(prefix_starts)))
@@ -367,9 +368,14 @@ class Marker:
             return _lead(text) if lead else None
         found.sort()
         best, begin = (-1, -1), 0
+        count = len(found)
         for i, (at, _) in enumerate(found):
-            terms = {term for pos, term in found[i:] if pos - at < REGION_SPREAD}
-            score = (len(terms), sum(1 for pos, _ in found[i:] if pos - at < REGION_SPREAD))
+            terms = set()
+            j = i
+            while j < count and found[j][0] - at < REGION_SPREAD:  # sorted: stop early
+                terms.add(found[j][1])
+                j += 1
+            score = (len(terms), j - i)
             if score > best:
                 best, begin = score, at
         lo = max(0, begin - REGION_BEFORE)

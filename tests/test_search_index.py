@@ -166,3 +166,26 @@ async def test_sigkill_during_an_import_loses_nothing_from_search(tmp_path: Path
         assert await _titles(db, "marker", 5) and await search_index.pending(db) == 0
     finally:
         await db.close()
+
+
+async def test_a_saved_search_written_behind_the_reply_is_there_for_its_buttons(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "herald.db"
+    db = await Database.open(path)
+    await store(db, *[article(f"Harbour story {i}") for i in range(8)])
+    first = await search.start_search(db, 7, "harbour", 5)
+    assert first is not None and first.has_next
+    # the next page at once: the write may still be on its way, and is waited for
+    more = await search.search_page(db, 7, first.search_id, 1, 5)
+    assert len(more.hits) == 3
+    second = await search.start_search(db, 7, "story", 5)
+    assert second is not None and second.search_id != first.search_id
+    await db.close()  # drains what is still being written
+
+    db = await Database.open(path)
+    try:
+        again = await search.search_page(db, 7, second.search_id, 1, 5)
+        assert len(again.hits) == 3  # the saved search outlived the close
+    finally:
+        await db.close()
