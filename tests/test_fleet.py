@@ -71,7 +71,9 @@ async def test_the_leader_is_killed_mid_broadcast_and_another_finishes_it(
     async with FakeBotAPI(limits=FloodLimits(), record_calls=False) as api:
         for chat_id in range(1, readers + 1):
             api.register_chat(chat_id, "private")
-        settings = {"broadcast_rate": "29", "send_concurrency": str(IN_FLIGHT)}
+        # The default broadcast rate (25 of the 30 a second): its margin absorbs a loaded
+        # machine's jitter between a send leaving and arriving (at 29, CI once saw a 429).
+        settings = {"send_concurrency": str(IN_FLIGHT)}
         async with Fleet(api, pg_url, tmp_path, settings) as fleet:
             for index in range(3):
                 await fleet.start(index)
