@@ -429,6 +429,39 @@ async def fill_without_related(db: Database, path: Path, budget_s: float) -> dic
     }
 
 
+def _reused(args: argparse.Namespace, db_path: Path, done_marker: Path) -> dict[str, Any] | None:
+    """The import figures of a database kept from an earlier run (``--reuse``), else None
+    after clearing what is left of one."""
+    if args.reuse and done_marker.is_file() and db_path.is_file():
+        return json.loads(done_marker.read_text()) | {"reused": True}
+    for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), done_marker):
+        p.unlink(missing_ok=True)
+    return None
+
+
+async def _stored(
+    args: argparse.Namespace, db_path: Path, done_marker: Path, source: Path, timer: PhaseTimer
+) -> tuple[Database, dict[str, Any]]:
+    """The benchmark's database: reused with its import figures (``--reuse``), else made anew
+    from ``source`` (``--fill``: without related stories)."""
+    figures = _reused(args, db_path, done_marker)
+    db = await Database.open(db_path)
+    if figures is not None:
+        return db, figures
+    print(f"storing {source} into {db_path}", flush=True)
+    if args.fill:
+        figures = await fill_without_related(db, source, args.import_budget)
+    else:
+        figures = await run_import(db, source, args.articles, timer, args.import_budget)
+    _mark_done(done_marker, figures)
+    return db, figures
+
+
+def _mark_done(done_marker: Path, figures: dict[str, Any]) -> None:
+    """Keep the import figures beside the database, for ``--reuse``."""
+    done_marker.write_text(json.dumps(figures))
+
+
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     source = corpus.build(args.articles, args.seed, args.out, args.data)
     suffix = "-fill" if args.fill else ""
@@ -436,22 +469,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     done_marker = db_path.with_suffix(".imported.json")
     timer = PhaseTimer()
     result: dict[str, Any] = {"articles": args.articles, "machine": machine()}
-    if args.reuse and done_marker.is_file() and db_path.is_file():
-        result["import"] = json.loads(done_marker.read_text())
-        result["import"]["reused"] = True
-        db = await Database.open(db_path)
-    else:
-        for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), done_marker):
-            p.unlink(missing_ok=True)
-        db = await Database.open(db_path)
-        print(f"importing {source.name} into {db_path}", flush=True)
-        if args.fill:
-            result["import"] = await fill_without_related(db, source, args.import_budget)
-        else:
-            result["import"] = await run_import(
-                db, source, args.articles, timer, args.import_budget
-            )
-        done_marker.write_text(json.dumps(result["import"]))
+    db, result["import"] = await _stored(args, db_path, done_marker, source, timer)
     try:
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         result["db_bytes"] = db_bytes(db_path)
@@ -676,22 +694,7 @@ async def peers_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             "version": peer["machine"].get("tantivy"), "loadavg": peer["query"]["loadavg_start"],
             "started": peer["started"],
         }
-    if args.reuse and done_marker.is_file() and db_path.is_file():
-        result["import"] = json.loads(done_marker.read_text())
-        result["import"]["reused"] = True
-        db = await Database.open(db_path)
-    else:
-        for p in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"), done_marker):
-            p.unlink(missing_ok=True)
-        db = await Database.open(db_path)
-        print(f"storing {corpus_path} into {db_path}", flush=True)
-        if args.fill:
-            result["import"] = await fill_without_related(db, corpus_path, args.import_budget)
-        else:
-            result["import"] = await run_import(
-                db, corpus_path, args.articles, PhaseTimer(), args.import_budget
-            )
-        done_marker.write_text(json.dumps(result["import"]))
+    db, result["import"] = await _stored(args, db_path, done_marker, corpus_path, PhaseTimer())
     try:
         index = await search_index.get(db)
         if index is None:

@@ -32,12 +32,3 @@ async def pause(db: Database, seconds: float) -> None:
         " GREATEST(paused_until, extract(epoch FROM clock_timestamp()) + :seconds) WHERE id = 1",
         {"seconds": float(seconds)},
     )
-
-
-async def paused_for(db: Database) -> float:
-    """Seconds every instance still waits after the last 429 (0 when none)."""
-    left = await db.scalar(
-        "SELECT GREATEST(paused_until - extract(epoch FROM clock_timestamp()), 0)"
-        " FROM flood_budget WHERE id = 1"
-    )
-    return float(left or 0.0)

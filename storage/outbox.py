@@ -139,11 +139,7 @@ _CLAIM_PG = """
 async def mark_sent(db: Database, delivery_id: int, message_id: int | None, now: int) -> None:
     """Record a delivery. Only a row still ``sending``: a correction queued again while its
     previous edit was in flight stays ``pending``, so the newest text goes out too."""
-    await db.execute(
-        "UPDATE outbox SET status = 'sent', message_id = :m, attempts = attempts + 1,"
-        " error = NULL, updated_at = :now WHERE id = :id AND status = 'sending'",
-        {"m": message_id, "now": now, "id": delivery_id},
-    )
+    await mark_sent_many(db, [(delivery_id, message_id)], now)
 
 
 async def mark_sent_many(db: Database, rows: list[tuple[int, int | None]], now: int) -> None:

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 RATE_SHARE = 0.95  # of HERALD_MESSAGE_RATE: the margin covers sends' travel to Telegram
 PAUSE_CAP = 5.0  # seconds a 429 holds every instance at most (a longer one is the chat's)
 MAX_WAIT = 0.5  # seconds between two asks while the bucket is empty or paused
-SPARE_AHEAD = 0.0  # seconds a chunk's token may go ahead of its pace (5 ms: 429s at 1000/s)
 CHUNK_RATE = 40  # asks a second at most: above that, tokens are taken several at a time
 
 
@@ -68,9 +67,8 @@ class FleetBudget:
                     # A chunk's tokens are spent at the bucket's pace, not all at once.
                     self._spare -= 1
                     self._spare_at += 1 / self.rate
-                    ahead = self._spare_at - loop.time() - SPARE_AHEAD
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+                    if self._spare_at > loop.time():  # not ahead of it: 5 ms ahead gave 429s
+                        await asyncio.sleep(self._spare_at - loop.time())
                     return
                 try:
                     wait = await flood.take(self._db, self.chunk, self.rate, self.burst)
