@@ -30,6 +30,9 @@ RATE_SHARE = 0.95  # of HERALD_MESSAGE_RATE: the margin covers sends' travel to 
 PAUSE_CAP = 5.0  # seconds a 429 holds every instance at most (a longer one is the chat's)
 MAX_WAIT = 0.5  # seconds between two asks while the bucket is empty or paused
 CHUNK_RATE = 40  # asks a second at most: above that, tokens are taken several at a time
+# A token handed out late (the event loop sleeps in whole milliseconds and runs other tasks)
+# lets the next ones catch up this far, or every late wake-up would be lost from the rate.
+CATCH_UP = 0.002  # seconds
 
 
 class FleetBudget:
@@ -45,6 +48,8 @@ class FleetBudget:
         self._spare = 0
         self._spare_until = 0.0
         self._spare_at = 0.0  # when the last spare token was handed out
+        self._asking: asyncio.Task[float | None] | None = None  # the next chunk, asked ahead
+        self._void_ask = False
         self._lock = asyncio.Lock()
         self._failing = False
 
@@ -63,29 +68,63 @@ class FleetBudget:
         loop = asyncio.get_running_loop()
         async with self._lock:  # one ask at a time from this instance: asks stay in order
             while True:
-                if self._spare and loop.time() < self._spare_until:
-                    # A chunk's tokens are spent at the bucket's pace, not all at once.
+                now = loop.time()
+                if self._spare and now >= self._spare_until:
+                    self._spare = 0  # held too long: dropped, they could bunch with new ones
+                if not self._spare and self._asking is not None:
+                    self._granted(await self._answer())
+                    continue
+                if self._spare:
+                    # A chunk's tokens are spent at the bucket's pace, not all at once; the
+                    # pace runs on from the last token, so a chunk asked ahead adds no gap.
                     self._spare -= 1
-                    self._spare_at += 1 / self.rate
-                    if self._spare_at > loop.time():  # not ahead of it: 5 ms ahead gave 429s
-                        await asyncio.sleep(self._spare_at - loop.time())
+                    self._spare_at = max(self._spare_at + 1 / self.rate, now - CATCH_UP)
+                    if self._spare <= self.chunk // 2 and self._asking is None:
+                        # The next ask's round trip overlaps this chunk's last tokens.
+                        self._asking = asyncio.create_task(self._ask())
+                    if self._spare_at > now:  # never ahead of the pace: 5 ms ahead gave 429s
+                        await asyncio.sleep(self._spare_at - now)
                     return
-                try:
-                    wait = await flood.take(self._db, self.chunk, self.rate, self.burst)
-                except Exception as exc:  # the database is away: the local pacers still hold
-                    self._report(exc)
-                    return
-                self._failing = False
-                if wait <= 0:
-                    self._spare = self.chunk - 1
-                    self._spare_at = loop.time()
-                    self._spare_until = loop.time() + 2 * self.chunk / self.rate
-                    return
+                wait = await self._ask()
+                if wait is None or wait <= 0:
+                    self._granted(wait)
+                    continue
                 await asyncio.sleep(min(wait, MAX_WAIT))
+
+    async def _ask(self) -> float | None:
+        """One ask for a chunk: 0 when granted, seconds to wait, None when unreachable."""
+        assert self._db is not None
+        try:
+            wait = await flood.take(self._db, self.chunk, self.rate, self.burst)
+        except Exception as exc:  # the database is away: the local pacers still hold
+            self._report(exc)
+            return None
+        self._failing = False
+        return wait
+
+    async def _answer(self) -> float | None:
+        """The answer to the ask made ahead (and forget it)."""
+        task, self._asking = self._asking, None
+        assert task is not None
+        wait = await task
+        if self._void_ask:  # a 429 came while it was on its way
+            self._void_ask = False
+            return MAX_WAIT
+        return wait
+
+    def _granted(self, wait: float | None) -> None:
+        """Count an ask's tokens (an unreachable budget lets one message go by the local
+        pacers alone; a refused ask adds nothing and the next ask waits its turn)."""
+        if wait is None:
+            self._spare = 1
+        elif wait <= 0:
+            self._spare += self.chunk
+        self._spare_until = asyncio.get_running_loop().time() + 2 * self.chunk / self.rate
 
     async def pause(self, seconds: float) -> None:
         """A 429: no instance sends for ``seconds`` (at most ``PAUSE_CAP``)."""
         self._spare = 0
+        self._void_ask = self._asking is not None  # what an ask ahead brings is dropped too
         if self._db is None:
             return
         try:

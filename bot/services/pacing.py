@@ -21,6 +21,9 @@ WINDOW_MARGIN = 0.015  # seconds: the last `rate` sends must span at least 1 s p
 # the moment they are counted to their arrival than the broadcast lane's: the shared window
 # keeps about this many sends' worth of slack (0.1 s at 30 a second, WINDOW_MARGIN at 200+).
 SHARED_SLACK = 3.0
+# A broadcast slot taken late (the event loop sleeps in whole milliseconds and runs other
+# tasks) lets the next ones catch up this far; ``admit``'s windows still bound every second.
+CATCH_UP = 0.002  # seconds
 
 
 class GlobalPacer:
@@ -56,9 +59,9 @@ class GlobalPacer:
 
     def reserve(self, now: float) -> float:
         """Take the next broadcast slot; returns when it starts (``now`` or later)."""
-        slot = max(now, self._next)
+        slot = max(now - CATCH_UP, self._next)
         self._next = slot + self.interval
-        return slot
+        return max(slot, now)
 
     async def admit(self, *, reply: bool = False) -> None:
         """Wait until one more send keeps every one-second window within its budget.

@@ -15,7 +15,7 @@ import asyncio
 from storage import outbox
 from storage.db import Database
 
-DELAY = 0.01  # seconds a sent row waits for others
+DELAY = 0.025  # seconds a sent row waits for others
 SIZE = 200  # rows written at once at most
 
 
