@@ -202,15 +202,26 @@ async def unqueued(db: Database, audience: Audience) -> int:
     return int(value or 0)
 
 
-async def queued_ahead(db: Database, now: float, enough: int) -> int:
-    """Rows a claim could take now, counted up to ``enough`` (an index range, never the whole
-    queue): whether expansion is far enough ahead of sending."""
+async def queued_ahead(db: Database, now: float, enough: int, priority: int) -> int:
+    """Rows a claim could take now at ``priority`` or above, counted up to ``enough`` (an index
+    range, never the whole queue): whether expansion of an audience of that priority is far
+    enough ahead of sending. Lower rows do not count: a breaking audience is not left waiting
+    behind a normal broadcast's queued rows."""
     value = await db.scalar(
         "SELECT count(*) FROM (SELECT 1 FROM outbox WHERE status = 'pending'"
-        " AND not_before <= :now LIMIT :enough) AS ahead",
-        {"now": now, "enough": enough},
+        " AND priority >= :priority AND not_before <= :now LIMIT :enough) AS ahead",
+        {"now": now, "enough": enough, "priority": priority},
     )
     return int(value or 0)
+
+
+async def most_urgent_audience(db: Database) -> int | None:
+    """The priority of the audience ``expand`` takes next; None when none remains."""
+    value = await db.scalar(
+        "SELECT priority FROM fanout_audience ORDER BY priority DESC, created_at, article_id"
+        " LIMIT 1"
+    )
+    return None if value is None else int(value)
 
 
 # What a claim returns: the row, its chat's kind, and for a correction or retraction the

@@ -250,10 +250,28 @@ async def test_small_audience_leaves_nothing_to_expand(db: Database) -> None:
     assert await outbox.audiences(db) == [] and await outbox.expand(db, now) is None
 
 
+async def test_breaking_audience_is_expanded_first(db: Database) -> None:
+    """Two wide broadcasts: the breaking one's chats are queued first, and the normal one's
+    queued rows do not count as the breaking one's lead."""
+    now = 1_700_000_000
+    article_id, _ = await _wide_audience(db, now)
+    later = (await store(db, article("Flood warning", "Breaking: rivers rising.")))[0]
+    await fanout.fan_out(db, [(article_id, "Harbour strike ends", "")], now, chunk=10)
+    await fanout.fan_out(db, [(later, "Flood warning", "")], now + 1, fanout.BREAKING, chunk=10)
+    assert [a.article_id for a in await outbox.audiences(db)] == [later, article_id]
+    assert await outbox.most_urgent_audience(db) == fanout.BREAKING
+    assert await outbox.queued_ahead(db, now, 1000, fanout.BREAKING) == 10
+    assert await outbox.queued_ahead(db, now, 1000, fanout.NORMAL) == 20
+    assert await outbox.queued_ahead(db, now, 15, fanout.NORMAL) == 15  # counted up to enough
+    await outbox.expand(db, now, chunk=10)
+    assert await db.scalar("SELECT count(*) FROM outbox WHERE article_id = ?", (later,)) == 20
+
+
 async def test_retraction_before_expansion_queues_nobody_more(db: Database) -> None:
     now = 1_700_000_000
     article_id, wanted = await _wide_audience(db, now)
-    await fanout.fan_out(db, [(article_id, "Harbour strike ends", "Dockers return.")], now, chunk=50)
+    story = [(article_id, "Harbour strike ends", "Dockers return.")]
+    await fanout.fan_out(db, story, now, chunk=50)
     assert await outbox.withdraw(db, article_id, "retracted", now) == len(wanted)
     assert await outbox.expand(db, now, chunk=50) is None
     assert len(await _queued_chats(db, article_id)) == 50

@@ -297,14 +297,19 @@ class DeliveryWorker:
             log.warning("audience expansion failed (%s); trying again", task.exception())
 
     async def _expand_ahead(self) -> int:
-        """Queue audience chunks (most urgent first) until ``AHEAD_CHUNKS`` chunks of rows are
-        due to be claimed or no audience remains; rows queued. Sending at 1000/s drains a
-        chunk of 5,000 in 5 s; a chunk is queued in well under a second (docs/benchmarks.md)."""
+        """Queue audience chunks (most urgent first) until ``AHEAD_CHUNKS`` chunks of rows of
+        the next audience's priority or above are due to be claimed, or no audience remains;
+        rows queued. Sending at 1000/s drains a chunk of 5,000 in 5 s; a chunk is queued in well
+        under a second (docs/benchmarks.md)."""
         chunk = outbox.FANOUT_CHUNK
         ahead = AHEAD_CHUNKS * chunk
         total = 0
         while not self._stopping:
-            if await outbox.queued_ahead(self._db, self.clock(), ahead) >= ahead:
+            priority = await outbox.most_urgent_audience(self._db)
+            if priority is None:
+                self._audiences = False
+                break
+            if await outbox.queued_ahead(self._db, self.clock(), ahead, priority) >= ahead:
                 break
             written = await outbox.expand(self._db, int(self.clock()), chunk)
             if written is None:
