@@ -213,6 +213,7 @@ async def bench_fanout(url: str, args: argparse.Namespace) -> dict[str, Any]:
     db = await Database.open(url)
     times: list[float] = []
     expansions: list[dict[str, Any]] = []
+    counted: dict[str, float] = {}
     try:
         subscribers = int(await db.scalar("SELECT count(*) FROM subscriptions"))
         newest = int(await db.scalar("SELECT max(id) FROM articles"))
@@ -230,13 +231,24 @@ async def bench_fanout(url: str, args: argparse.Namespace) -> dict[str, Any]:
             times.append(seconds)
             print(f"  publish {r + 1}/{args.rounds}: {queued:,} rows queued in {seconds:.3f} s",
                   flush=True, file=sys.stderr)
+            if r == 0:  # what an editor's figures cost while the audience is unexpanded
+                t0 = time.perf_counter()
+                pending = (await outbox.article_deliveries(db, newest - r)).pending
+                counted["article_deliveries_s"] = time.perf_counter() - t0
+                assert pending == subscribers, (pending, subscribers)
+                t0 = time.perf_counter()
+                await outbox.count_by_status(db)
+                counted["count_by_status_s"] = time.perf_counter() - t0
+                print(f"  /stats ID still to send: {pending:,} counted in"
+                      f" {counted['article_deliveries_s']:.3f} s", flush=True, file=sys.stderr)
             if r < args.expand_rounds:
                 expansions.append(await _expand_all(db, queued, subscribers))
         await db.execute("TRUNCATE outbox")
     finally:
         await db.close()
     return {"subscribers": subscribers, "chunk": outbox.FANOUT_CHUNK, "rounds_s": times,
-            "median_s": median(times), "max_s": max(times), "expansions": expansions}
+            "median_s": median(times), "max_s": max(times), "expansions": expansions,
+            "counting": counted}
 
 
 async def _expand_all(db: Database, queued: int, subscribers: int) -> dict[str, Any]:
@@ -410,6 +422,11 @@ def report(r: dict[str, Any]) -> str:
                      f" {f['median_s']:.3f} s, max {f['max_s']:.3f} s"
                      f" ({'met' if ok else 'MISSED'}); rounds"
                      f" {', '.join(f'{x:.3f}' for x in f['rounds_s'])}")
+        if f.get("counting"):
+            c = f["counting"]
+            lines.append(f"counting the chats not queued yet (/stats ID, the publish message):"
+                         f" {c['article_deliveries_s']:.3f} s; /readyz's count_by_status"
+                         f" {c['count_by_status_s']:.3f} s")
         for e in f["expansions"]:
             ok = e["slowest_chunk_rows_per_s"] >= TARGETS["expansion_per_s"]
             lines.append(f"expansion of the rest, chunks of {f['chunk']:,}: {e['rows']:,} rows"
