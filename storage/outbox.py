@@ -63,10 +63,12 @@ FANOUT_CHUNK = 5_000
 FIRST_CHAT = -(2**63)  # below every chat id: a cursor that has covered nobody yet
 
 # The chats that want an article, beyond a cursor: unpaused, subscribed to everything, to one
-# of its topics, or to a keyword found (whole words) in its title and summary.
+# of its topics, or to a keyword found (whole words) in its title and summary. The cursor
+# bounds both sides of the join: PostgreSQL does not carry a range across ``c.id = s.chat_id``
+# and would read every chat before the cursor (226 ms instead of 12 ms a chunk at 500,000).
 _AUDIENCE = """
     FROM subscriptions s JOIN chats c ON c.id = s.chat_id
-    WHERE c.paused = 0 AND s.chat_id > :after AND (
+    WHERE c.paused = 0 AND s.chat_id > :after AND c.id > :after AND (
         s.kind = 'all'
         OR (s.kind = 'topic' AND s.topic_id IN (
                 SELECT topic_id FROM article_topics WHERE article_id = :article))
@@ -144,7 +146,7 @@ async def _queue_chunk(
         f"""
         INSERT INTO outbox (chat_id, article_id, kind, priority, created_at, updated_at)
         SELECT s.chat_id, :article, 'new', :priority, :created, :now
-        {_AUDIENCE} AND s.chat_id <= :bound
+        {_AUDIENCE} AND s.chat_id <= :bound AND c.id <= :bound
         GROUP BY s.chat_id
         ON CONFLICT DO NOTHING
         """,
