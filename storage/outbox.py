@@ -426,20 +426,22 @@ async def queue_followups(db: Database, article_id: int, kind: str, priority: in
     )
 
 
-async def withdraw(db: Database, article_id: int, reason: str, now: int) -> int:
+async def withdraw(
+    db: Database, article_id: int, reason: str, now: int
+) -> tuple[int, Audience | None]:
     """A retracted article: what has not gone out yet (copies, corrections) never will, and
-    chats of its audience not queued yet never will be. Deliveries stopped, those chats
-    included."""
+    chats of its audience not queued yet never will be. Rows withdrawn, and the audience
+    dropped, if any: its chats are counted with ``unqueued`` after the caller's commit (a pass
+    over the subscriptions that need not hold the transaction)."""
     audience = await audience_of(db, article_id)
-    never = 0
     if audience is not None:
-        never = await unqueued(db, audience)
         await db.execute("DELETE FROM fanout_audience WHERE article_id = ?", (article_id,))
-    return never + await db.execute_changes(
+    rows = await db.execute_changes(
         "UPDATE outbox SET status = 'failed', error = :reason, updated_at = :now"
         " WHERE article_id = :article AND status = 'pending' AND kind IN ('new', 'edit')",
         {"reason": reason, "now": now, "article": article_id},
     )
+    return rows, audience
 
 
 async def audience_of(db: Database, article_id: int) -> Audience | None:

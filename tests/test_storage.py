@@ -272,7 +272,9 @@ async def test_retraction_before_expansion_queues_nobody_more(db: Database) -> N
     article_id, wanted = await _wide_audience(db, now)
     story = [(article_id, "Harbour strike ends", "Dockers return.")]
     await fanout.fan_out(db, story, now, chunk=50)
-    assert await outbox.withdraw(db, article_id, "retracted", now) == len(wanted)
+    rows, dropped = await outbox.withdraw(db, article_id, "retracted", now)
+    assert rows == 50 and dropped is not None
+    assert rows + await outbox.unqueued(db, dropped) == len(wanted)  # never to be queued
     assert await outbox.expand(db, now, chunk=50) is None
     assert len(await _queued_chats(db, article_id)) == 50
     assert await outbox.has_pending(db) is False

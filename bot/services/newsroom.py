@@ -333,9 +333,11 @@ async def retract(db: Database, article_id: int, editor_id: int, now: int) -> Re
     async with db.transaction():
         article = await published_article(db, article_id)
         await articles.set_status(db, article_id, articles.RETRACTED, now)
-        withdrawn = await outbox.withdraw(db, article_id, "retracted", now)
+        withdrawn, dropped = await outbox.withdraw(db, article_id, "retracted", now)
         copies = await outbox.queue_followups(db, article_id, outbox.RETRACT, CORRECTION, now)
         await editors.audit(db, editor_id, "retract", article_id, article.title, now)
+    if dropped is not None:  # chats never queued: counted after the commit, as for a publish
+        withdrawn += await outbox.unqueued(db, dropped)
     return Retracted(article_id, article.title, copies, withdrawn)
 
 
