@@ -299,8 +299,8 @@ class DeliveryWorker:
     async def _expand_ahead(self) -> int:
         """Queue audience chunks (most urgent first) until ``AHEAD_CHUNKS`` chunks of rows of
         the next audience's priority or above are due to be claimed, or no audience remains;
-        rows queued. Sending at 1000/s drains a chunk of 5,000 in 5 s; a chunk is queued in well
-        under a second (docs/benchmarks.md)."""
+        rows queued. Sending at 1000/s drains a chunk of 5,000 in 5 s; a chunk was queued in at
+        most 0.85 s at 1M subscriptions on PostgreSQL, 0.1 s on SQLite (docs/benchmarks.md)."""
         chunk = outbox.FANOUT_CHUNK
         ahead = AHEAD_CHUNKS * chunk
         total = 0
