@@ -58,7 +58,7 @@ class OutboxStats:
 # Lazy fan-out: a publish queues the first ``FANOUT_CHUNK`` chats (by chat id) at once and
 # leaves the rest as an audience row (``fanout_audience``) that the delivery worker expands
 # chunk by chunk, keeping ahead of sending. One row per chat up front cost 40-58 s at 1M chats
-# on PostgreSQL (heap, six indexes, two foreign keys per row); a chunk costs milliseconds.
+# on PostgreSQL (heap, six indexes, two foreign keys per row); a chunk of 5,000, under 1 s.
 FANOUT_CHUNK = 5_000
 FIRST_CHAT = -(2**63)  # below every chat id: a cursor that has covered nobody yet
 

@@ -40,7 +40,7 @@ async def fan_out(
     """Queue each (id, title, summary) for its subscribers; rows written now. Run in a
     transaction. Past an article's first ``chunk`` chats (default
     ``storage.outbox.FANOUT_CHUNK``) the rest are queued by the delivery worker
-    (``storage.outbox.expand``): a publish to a million chats commits in milliseconds
+    (``storage.outbox.expand``): a publish to a million chats commits in under a second
     instead of writing a million rows first."""
     total = 0
     for article_id, title, summary in articles:
