@@ -67,6 +67,12 @@ OUTBOX_ROWS = Gauge(
     ["status"],
     registry=REGISTRY,
 )
+OUTBOX_AUDIENCES = Gauge(
+    "herald_outbox_audiences",
+    "Broadcasts whose chats are not all queued yet (their chats are not in herald_outbox_rows),"
+    " as of the last scrape.",
+    registry=REGISTRY,
+)
 FEED_FETCHES = Counter(
     "herald_feed_fetches",
     "Feed fetches, by outcome (fetched, not_modified, failed).",
@@ -127,6 +133,7 @@ __all__ = [
     "HANDLER_ERRORS",
     "HANDLER_SECONDS",
     "LEADER",
+    "OUTBOX_AUDIENCES",
     "OUTBOX_ROWS",
     "REGISTRY",
     "SEARCH_SECONDS",

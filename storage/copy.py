@@ -34,6 +34,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("chat_settings", ("chat_id",)),
     ("subscriptions", ("id",)),
     ("outbox", ("id",)),
+    ("fanout_audience", ("article_id",)),
     ("feeds", ("id",)),
     ("feed_items", ("feed_id", "guid")),
     ("editors", ("user_id",)),

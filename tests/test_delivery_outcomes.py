@@ -9,14 +9,15 @@ import pytest
 
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.fake_limits import FloodLimits
-from storage import chats, subscriptions
+from storage import chats, outbox, subscriptions
+from storage.db import Database
 from tests.factories import READER, Herald, article, eventually, run_herald, settings_for
 
 # Also run against PostgreSQL (see tests/conftest.py).
 BACKENDS = ("sqlite", "postgresql")
 
 
-async def _running(api: FakeBotAPI, database: Path, **settings: object):  # noqa: ANN202
+async def _running(api: FakeBotAPI, database: Path | str, **settings: object):  # noqa: ANN202
     stop = asyncio.Event()
     task, app = await run_herald(settings_for(database, api, **settings), api, stop)
     return Herald(api, settings_for(database, api, **settings), app), stop, task
@@ -88,6 +89,42 @@ async def test_broadcast_keeps_global_private_and_group_limits(tmp_path: Path) -
             assert api.stats.rejected_429 == 0
             assert api.stats.max_in_window(1.0) <= 30
             assert all(api.stats.max_in_window(1.0, r) == 1 for r in readers)
+        finally:
+            stop.set()
+            await task
+
+
+async def test_broadcast_wider_than_a_chunk_reaches_everyone_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """260 readers, chunks of 50: the publish queues the first chunk, the worker queues the
+    rest as it sends, and every reader gets the story exactly once (both backends)."""
+    monkeypatch.setattr(outbox, "FANOUT_CHUNK", 50)
+    readers = list(range(7000, 7260))
+    async with FakeBotAPI() as api:
+        herald, stop, task = await _running(api, db.path, message_rate=1000, broadcast_rate=1000)
+        try:
+            db = herald.services.db
+            for reader in readers:
+                await chats.upsert_chat(db, reader, "private", "", 0)
+                await subscriptions.add_subscription(db, reader, "all", 0)
+            await herald.publish(article("Wide story", "For every reader."))
+
+            async def everyone_has_it() -> bool:
+                counts = api.delivery_counts()
+                return all(counts.get(r) == 1 for r in readers)
+
+            await eventually(everyone_has_it, within=30)
+            counts = api.delivery_counts()
+            assert sorted(counts) == readers and set(counts.values()) == {1}
+            assert await outbox.has_pending(db) is False
+            assert herald.services.worker.expanded == len(readers) - 50  # queued as it sent
+
+            async def all_recorded_sent() -> bool:  # outcomes are written in small batches
+                rows = await db.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+                return [tuple(r) for r in rows] == [("sent", len(readers))]
+
+            await eventually(all_recorded_sent, within=10)
         finally:
             stop.set()
             await task

@@ -15,6 +15,7 @@ from bot.rendering.editors import EDITORS_ONLY, PRIVATE_ONLY
 from bot.sandbox.fake_api import FakeBotAPI, SentMessage
 from bot.sandbox.samples import seed_samples
 from bot.services import newsroom
+from storage import outbox
 from storage.db import Database
 from tests.factories import (
     EDITOR,
@@ -219,6 +220,33 @@ async def test_refusals_are_in_the_language_of_whoever_tried(herald: Herald) -> 
         herald, preview, button_data(preview, "✅ Publish"), user_id=READER
     )
     assert answer == refusal
+
+
+async def test_publish_counts_the_chats_not_queued_yet(
+    herald: Herald, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of one chat: the publish queues one reader and leaves the others to the worker;
+    the editor is told all of them, each reader gets the story once, and /stats agrees."""
+    monkeypatch.setattr(outbox, "FANOUT_CHUNK", 1)
+    readers = (READER, READER_2, 1003)
+    for reader in readers:
+        await herald.send("/subscribe", chat_id=reader)
+    preview = await _preview(herald, POST)
+    _, confirmation = await _answer_and_reply(herald, preview, button_data(preview, "✅ Publish"))
+    assert confirmation is not None and "Going out to 3 chats" in confirmation.visible_text
+    article_id = int(confirmation.visible_text.split("(#", 1)[1].split(")", 1)[0])
+    for reader in readers:
+        await _wait_pushes(herald.api, reader, 1)
+
+    async def settled() -> bool:
+        figures = await herald.send(f"/stats {article_id}", chat_id=EDITOR)
+        return "still to send: 0" in figures.visible_text
+
+    await eventually(settled)
+    figures = (await herald.send(f"/stats {article_id}", chat_id=EDITOR)).visible_text
+    assert "reached: 3 chats\n" in figures, figures
+    assert all(len(_pushes(herald.api, reader)) == 1 for reader in readers)
+    assert herald.services.worker is not None and herald.services.worker.expanded == 2
 
 
 async def test_editor_figures_agree_with_their_counts(herald: Herald) -> None:

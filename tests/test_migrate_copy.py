@@ -82,6 +82,8 @@ async def _newsroom(path: Path) -> dict[str, int]:
         await fanout.fan_out(db, [(ids[0], "Harbour strike ends", "")], now)
         claimed = await outbox.claim(db, 1, now)
         await outbox.mark_sent(db, claimed[0].id, 99, now)
+        # A broadcast whose chats are not all queued yet (a chunk of one chat): its audience.
+        await fanout.fan_out(db, [(ids[1], "Harbour strike talks", "")], now, chunk=1)
         await editors.add_editor(db, 7, "Bea", 1, now)
         await editors.record(db, 7, "post", ids[0], "Harbour strike ends", now)
         draft = await drafts.create(db, "post", 7, 7, {"title": "Draft"}, None, None, now)

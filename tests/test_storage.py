@@ -163,6 +163,124 @@ async def test_subscriptions_fan_out_and_claims(db: Database) -> None:
     assert (stats.pending, stats.sent) == (1, 1)
 
 
+async def _wide_audience(db: Database, now: int) -> tuple[int, set[int]]:
+    """260 chats following an article in every way (and some not, some paused): the article
+    and the chats that want it."""
+    ids = await store(
+        db,
+        article("Harbour strike ends", "Dockers return.", topics=("Ports",)),
+        article("Rain all week", "Wet.", topics=("Weather",)),
+    )
+    topic = {
+        name: await db.scalar("SELECT id FROM topics WHERE name = ?", (name,))
+        for name in ("Ports", "Weather")
+    }
+    wanted = set()
+    for chat in range(1, 261):
+        await chats.upsert_chat(db, chat, "private", "", now)
+        way = chat % 6
+        if way == 0:
+            await subscriptions.add_subscription(db, chat, "all", now)
+        elif way in (1, 2):
+            name = "Ports" if way == 1 else "Weather"
+            await subscriptions.add_subscription(db, chat, "topic", now, topic_id=topic[name])
+        else:
+            pattern = {3: " harbour ", 4: " strike ends ", 5: " harbo "}[way]
+            await subscriptions.add_subscription(
+                db, chat, "keyword", now, phrase=pattern.strip(), pattern=pattern
+            )
+        if way in (0, 1, 3, 4) and chat % 7:
+            wanted.add(chat)
+        if chat % 7 == 0:
+            await chats.set_paused(db, chat, True, "blocked", now)
+    return ids[0], wanted
+
+
+async def _queued_chats(db: Database, article_id: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT chat_id FROM outbox WHERE article_id = ? AND kind = 'new' ORDER BY chat_id",
+        (article_id,),
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def test_wide_audience_is_queued_chunk_by_chunk_once_per_chat(db: Database) -> None:
+    """A publish queues the first chunk; the rest wait as an audience, counted as still to
+    send, and are queued chunk by chunk, once per chat, with the same matching."""
+    now = 1_700_000_000
+    article_id, wanted = await _wide_audience(db, now)
+    title = "Harbour strike ends"
+    assert await fanout.fan_out(db, [(article_id, title, "Dockers return.")], now, chunk=50) == 50
+    first = await _queued_chats(db, article_id)
+    assert first == sorted(wanted)[:50]
+    assert [a.article_id for a in await outbox.audiences(db)] == [article_id]
+    assert (await outbox.article_deliveries(db, article_id)).pending == len(wanted)
+    assert (await outbox.stats_since(db, 0)).pending == len(wanted)
+    assert (await outbox.count_by_status(db))[outbox.AUDIENCES] == 1
+
+    # Before its chunk is queued: a new subscriber gets the article, a paused one does not.
+    await chats.upsert_chat(db, 900, "private", "", now)
+    await subscriptions.add_subscription(db, 900, "all", now)
+    wanted.add(900)
+    await chats.set_paused(db, max(wanted - {900}), True, "blocked", now)
+    wanted.discard(max(wanted - {900}))
+
+    # A crash after a chunk's rows but before its cursor moved: the chunk runs again and
+    # queues nobody twice.
+    before = (await outbox.audiences(db))[0]
+    assert await outbox.expand(db, now, chunk=50) == 50
+    await db.execute(
+        "UPDATE fanout_audience SET after_chat_id = ? WHERE article_id = ?",
+        (before.after_chat_id, article_id),
+    )
+    assert await outbox.expand(db, now, chunk=50) == 0
+    while (written := await outbox.expand(db, now, chunk=50)) is not None:
+        assert written <= 50
+    assert await _queued_chats(db, article_id) == sorted(wanted)
+    assert await outbox.audiences(db) == []
+    assert (await outbox.article_deliveries(db, article_id)).pending == len(wanted)
+    assert (await outbox.count_by_status(db))[outbox.AUDIENCES] == 0
+
+
+async def test_small_audience_leaves_nothing_to_expand(db: Database) -> None:
+    now = 1_700_000_000
+    article_id, wanted = await _wide_audience(db, now)
+    assert await fanout.fan_out(db, [(article_id, "Harbour strike ends", "Dockers return.")], now)
+    assert await _queued_chats(db, article_id) == sorted(wanted)
+    assert await outbox.audiences(db) == [] and await outbox.expand(db, now) is None
+
+
+async def test_breaking_audience_is_expanded_first(db: Database) -> None:
+    """Two wide broadcasts: the breaking one's chats are queued first, and the normal one's
+    queued rows do not count as the breaking one's lead."""
+    now = 1_700_000_000
+    article_id, _ = await _wide_audience(db, now)
+    later = (await store(db, article("Flood warning", "Breaking: rivers rising.")))[0]
+    await fanout.fan_out(db, [(article_id, "Harbour strike ends", "")], now, chunk=10)
+    await fanout.fan_out(db, [(later, "Flood warning", "")], now + 1, fanout.BREAKING, chunk=10)
+    assert [a.article_id for a in await outbox.audiences(db)] == [later, article_id]
+    assert await outbox.most_urgent_audience(db) == fanout.BREAKING
+    assert await outbox.queued_ahead(db, now, 1000, fanout.BREAKING) == 10
+    assert await outbox.queued_ahead(db, now, 1000, fanout.NORMAL) == 20
+    assert await outbox.queued_ahead(db, now, 15, fanout.NORMAL) == 15  # counted up to enough
+    await outbox.expand(db, now, chunk=10)
+    assert await db.scalar("SELECT count(*) FROM outbox WHERE article_id = ?", (later,)) == 20
+
+
+async def test_retraction_before_expansion_queues_nobody_more(db: Database) -> None:
+    now = 1_700_000_000
+    article_id, wanted = await _wide_audience(db, now)
+    story = [(article_id, "Harbour strike ends", "Dockers return.")]
+    await fanout.fan_out(db, story, now, chunk=50)
+    rows, dropped = await outbox.withdraw(db, article_id, "retracted", now)
+    assert rows == 50 and dropped is not None
+    assert rows + await outbox.unqueued(db, dropped) == len(wanted)  # never to be queued
+    assert await outbox.expand(db, now, chunk=50) is None
+    assert len(await _queued_chats(db, article_id)) == 50
+    assert await outbox.has_pending(db) is False
+    assert (await outbox.article_deliveries(db, article_id)).pending == 0
+
+
 async def test_group_becomes_supergroup_and_merges(db: Database) -> None:
     now = 1_700_000_000
     await chats.upsert_chat(db, -1, "group", "Old group", now)

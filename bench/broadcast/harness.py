@@ -25,6 +25,7 @@ from typing import Any
 from bench.common import REPO
 from bot.sandbox.fake_api import ApiCall, FakeBotAPI
 from bot.services.ingest import ArticleInput, IngestResult, ingest, normalise
+from storage import outbox
 from storage.db import Database
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -72,7 +73,8 @@ async def publish(database: Path, item: ArticleInput) -> tuple[IngestResult, flo
     """Ingest ``item`` with push=True through a second connection, as an editor tool would.
 
     The running bot's worker sees the new outbox rows at its next look (at most
-    ``IDLE_POLL`` = 1 s later). Returns the ingest result, its seconds and the rows queued.
+    ``IDLE_POLL`` = 1 s later). Returns the ingest result, its seconds and the chats it goes
+    to (rows queued, and the chats of its audience the worker queues as it sends).
     """
     db = await Database.open(database)
     try:
@@ -80,9 +82,13 @@ async def publish(database: Path, item: ArticleInput) -> tuple[IngestResult, flo
         started = time.perf_counter()
         result = await ingest(db, [normalise(item, now)], now, push=True)
         seconds = time.perf_counter() - started
-        rows = await db.scalar(
-            "SELECT count(*) FROM outbox WHERE article_id = ?", (result.added[0],)
-        )
+        async with db.transaction():  # one view: the worker may be queuing chunks meanwhile
+            rows = await db.scalar(
+                "SELECT count(*) FROM outbox WHERE article_id = ?", (result.added[0],)
+            )
+            audience = await outbox.audience_of(db, result.added[0])  # past the first chunk
+            if audience is not None:
+                rows += await outbox.unqueued(db, audience)
     finally:
         await db.close()
     return result, seconds, int(rows)

@@ -290,9 +290,12 @@ async def publish(db: Database, draft_id: int, editor_id: int, breaking: bool, n
             raise InvalidArticle("an article with this text or link is already published")
         article_id = result.added[0]
         await drafts.set_article(db, draft.id, article_id)
-        copies = (await outbox.article_deliveries(db, article_id)).pending
+        copies = (await outbox.article_deliveries(db, article_id, audience=False)).pending
+        rest = await outbox.audience_of(db, article_id)  # chats past the first chunk
         action = "breaking" if breaking else "publish"
         await editors.audit(db, editor_id, action, article_id, new.title, now)
+    if rest is not None:  # counted after the commit: a pass over a million subscriptions
+        copies += await outbox.unqueued(db, rest)  # does not hold up the publish
     return Decided(draft, article_id, new.title, copies)
 
 
@@ -330,9 +333,11 @@ async def retract(db: Database, article_id: int, editor_id: int, now: int) -> Re
     async with db.transaction():
         article = await published_article(db, article_id)
         await articles.set_status(db, article_id, articles.RETRACTED, now)
-        withdrawn = await outbox.withdraw(db, article_id, "retracted", now)
+        withdrawn, dropped = await outbox.withdraw(db, article_id, "retracted", now)
         copies = await outbox.queue_followups(db, article_id, outbox.RETRACT, CORRECTION, now)
         await editors.audit(db, editor_id, "retract", article_id, article.title, now)
+    if dropped is not None:  # chats never queued: counted after the commit, as for a publish
+        withdrawn += await outbox.unqueued(db, dropped)
     return Retracted(article_id, article.title, copies, withdrawn)
 
 

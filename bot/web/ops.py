@@ -58,6 +58,7 @@ async def readyz(request: web.Request) -> web.Response:
     running = services.running()
     body["handlers"] = "running" if running else "stopped"
     body["outbox_pending"] = by_status.get(outbox.PENDING, 0)
+    body["outbox_audiences"] = by_status.get(outbox.AUDIENCES, 0)  # pending is a floor if > 0
     body["intake_oldest_pending_age"] = None if oldest is None else round(now - oldest, 3)
     last = metrics.FeedPolls.last
     body["feed_last_poll_age"] = None if last is None else round(now - last, 3)
@@ -71,6 +72,7 @@ async def metrics_page(request: web.Request) -> web.Response:
         by_status, _ = await _database_answers(request)
         for status in (outbox.PENDING, outbox.SENDING, outbox.SENT, outbox.FAILED, outbox.UNKNOWN):
             metrics.OUTBOX_ROWS.labels(status).set(by_status.get(status, 0))
+        metrics.OUTBOX_AUDIENCES.set(by_status.get(outbox.AUDIENCES, 0))
     except Exception as exc:  # the counters still answer; the gauge keeps its last value
         log.warning("outbox not readable for /metrics: %s", type(exc).__name__)
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
