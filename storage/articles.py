@@ -148,7 +148,7 @@ def _article_select(db: Database) -> str:
 
 
 async def get_article(db: Database, article_id: int) -> Article | None:
-    row = await db.fetchone(_article_select(db) + " WHERE a.id = :id", {"id": article_id})
+    row = await db.fetchone_quick(_article_select(db) + " WHERE a.id = :id", {"id": article_id})
     return None if row is None else _article(row)
 
 
@@ -158,7 +158,7 @@ async def get_articles(db: Database, article_ids: list[int]) -> list[Article]:
     if not article_ids:
         return []
     marks = ",".join("?" * len(article_ids))
-    rows = await db.fetchall(
+    rows = await db.fetchall_quick(
         _article_select(db) + f" WHERE a.id IN ({marks})", list(article_ids)
     )
     by_id = {row["id"]: _article(row) for row in rows}
@@ -186,7 +186,7 @@ def _article(row: Any) -> Article:
 
 async def latest(db: Database, *, limit: int, offset: int = 0) -> list[Headline]:
     """Newest published articles first."""
-    rows = await db.fetchall(
+    rows = await db.fetchall_quick(
         """
         SELECT id, title, published_at, source FROM articles
         WHERE status = 'published'
@@ -201,7 +201,7 @@ async def latest_in_topic(
     db: Database, topic_id: int, *, limit: int, offset: int = 0
 ) -> list[Headline]:
     """Newest published articles of one topic first, walking the topic's date index."""
-    rows = await db.fetchall(
+    rows = await db.fetchall_quick(
         """
         SELECT a.id, a.title, a.published_at, a.source
         FROM article_topics at JOIN articles a ON a.id = at.article_id
@@ -214,12 +214,12 @@ async def latest_in_topic(
 
 
 async def find_topic(db: Database, name: str) -> Topic | None:
-    row = await db.fetchone("SELECT id, name FROM topics WHERE name = ?", (name.strip(),))
+    row = await db.fetchone_quick("SELECT id, name FROM topics WHERE name = ?", (name.strip(),))
     return None if row is None else Topic(id=row["id"], name=row["name"])
 
 
 async def get_topic(db: Database, topic_id: int) -> Topic | None:
-    row = await db.fetchone("SELECT id, name FROM topics WHERE id = ?", (topic_id,))
+    row = await db.fetchone_quick("SELECT id, name FROM topics WHERE id = ?", (topic_id,))
     return None if row is None else Topic(id=row["id"], name=row["name"])
 
 
@@ -241,7 +241,7 @@ async def headlines(db: Database, ids: Sequence[int]) -> list[Headline]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = await db.fetchall(
+    rows = await db.fetchall_quick(
         f"SELECT id, title, published_at, source FROM articles"
         f" WHERE id IN ({marks}) AND status = 'published'",
         list(ids),

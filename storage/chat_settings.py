@@ -29,7 +29,7 @@ EDITABLE = frozenset(_COLUMNS) - {"chat_id"}
 
 async def get(db: Database, chat_id: int) -> ChatSettings:
     """The chat's settings, or the defaults when it never changed any."""
-    row = await db.fetchone(
+    row = await db.fetchone_quick(
         f"SELECT {', '.join(_COLUMNS)} FROM chat_settings WHERE chat_id = ?", (chat_id,)
     )
     return ChatSettings(chat_id) if row is None else _settings(row)
@@ -39,7 +39,7 @@ async def get_known(db: Database, chat_id: int) -> tuple[ChatSettings, bool]:
     """The chat's settings and whether the chat is known (a row in ``chats``), in one read:
     every update asks both, for its language."""
     columns = ", ".join(f"s.{name}" for name in _COLUMNS)
-    row = await db.fetchone(
+    row = await db.fetchone_quick(
         f"SELECT c.id IS NOT NULL, {columns} FROM (SELECT ? AS id) AS q"
         " LEFT JOIN chats AS c ON c.id = q.id"
         " LEFT JOIN chat_settings AS s ON s.chat_id = q.id",

@@ -101,7 +101,7 @@ async def offer_related(
 
 async def related_ids(db: Database, article_id: int, *, limit: int) -> list[int]:
     """The stored related stories of an article that are still published, best first."""
-    rows = await db.fetchall(
+    rows = await db.fetchall_quick(
         """
         SELECT r.related_id FROM related r JOIN articles a ON a.id = r.related_id
         WHERE r.article_id = :id AND a.status = 'published'

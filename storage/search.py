@@ -280,7 +280,7 @@ async def get_search(db: Database, search_id: int) -> SavedSearch | None:
     writing = behind.writing.get(search_id) if behind is not None else None
     if writing is not None:
         await asyncio.shield(writing)
-    row = await db.fetchone(
+    row = await db.fetchone_quick(
         "SELECT id, chat_id, query, min_rowid, created_at FROM searches WHERE id = ?",
         (search_id,),
     )

@@ -251,8 +251,9 @@ async def start_bot(spec: RunSpec, where: dict[str, str], database: Path, logs: 
 class Readers:
     """The 1,000 readers: who sends what next; a reader waits SPACING s between two updates."""
 
-    def __init__(self, words: list[str], seed: int = 14) -> None:
+    def __init__(self, words: list[str], seed: int = 14, only: str | None = None) -> None:
         self.rng = random.Random(seed)
+        self.mix = MIX if only is None else ((only, 1.0),)
         self.words = words
         self.last: dict[int, float] = {}
         self.with_buttons: list[int] = []  # readers who were sent a list (they can tap)
@@ -268,7 +269,7 @@ class Readers:
 
     def action(self, now: float) -> dict[str, Any] | None:
         roll, kind = self.rng.random(), "inline"
-        for name, share in MIX:
+        for name, share in self.mix:
             if roll < share:
                 kind = name
                 break
@@ -420,7 +421,8 @@ async def run_one(
         try:
             bot = await start_bot(spec, where, database, logs)
             async with aiohttp.ClientSession() as session:
-                driver = Driver(session, where["control"], Readers(words), fake.proc.pid)
+                readers = Readers(words, only=args.only)
+                driver = Driver(session, where["control"], readers, fake.proc.pid)
                 await driver.wait_ready(bot)
                 await warm_up(driver, result, args)
                 for rate in args.rates:
@@ -441,7 +443,10 @@ async def run_one(
 
 
 async def warm_up(driver: Driver, result: RunResult, args: argparse.Namespace) -> None:
-    """300 readers ask for /latest (so there are buttons to tap), at 30/s; then a pause."""
+    """300 readers ask for /latest or (one in ten) /search, so there are buttons to tap, at
+    30/s; then a pause. The searches let Herald open its search index (built from the
+    database at the first search) before any step is measured: a one-time start-up cost,
+    not a cost per update."""
     now = time.monotonic()
     actions = []
     for k in range(300):
@@ -449,7 +454,11 @@ async def warm_up(driver: Driver, result: RunResult, args: argparse.Namespace) -
         driver.readers.last[chat] = now
         driver.readers.with_buttons.append(chat)
         driver.readers._known.add(chat)
-        actions.append({"kind": "latest", "chat": chat, "text": "/latest"})
+        if k % 10 == 0:
+            word = driver.readers.words[k % len(driver.readers.words)]
+            actions.append({"kind": "search", "chat": chat, "text": f"/search {word}"})
+        else:
+            actions.append({"kind": "latest", "chat": chat, "text": "/latest"})
     for start in range(0, len(actions), 30):
         await driver.send("warmup", actions[start : start + 30])
         await asyncio.sleep(1.0)
@@ -468,8 +477,9 @@ async def one_step(
 ) -> Step:
     name = f"rate{rate:g}"
     profiler = None
-    if args.profile and rate == args.profile and spec.bot == "herald" and spec.env:
-        out = args.out / f"readers-{spec.name}-{rate:g}.pyspy"
+    if args.profile and rate == args.profile:
+        tag = f"-{args.tag}" if args.tag else ""
+        out = args.out / f"readers-{spec.name}-{rate:g}{tag}.pyspy"
         seconds = max(2, int(args.seconds) - 2)
         profiler = asyncio.create_task(profiling.record(bot.proc.pid, seconds, out))
     before = usage_now(bot.proc.pid, driver.fake_pid)
@@ -605,7 +615,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--rates", default="25,50,75,100,125,150,200,250", help="comma-separated updates/s"
     )
-    parser.add_argument("--profile", type=float, default=0, help="py-spy Herald at this rate")
+    parser.add_argument(
+        "--only", choices=[kind for kind, _ in MIX], help="send only this kind (not the mix)"
+    )
+    parser.add_argument("--profile", type=float, default=0, help="py-spy the bot at this rate")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--tag", default="", help="suffix for the output files")
     args = parser.parse_args(argv)
