@@ -25,13 +25,13 @@ from pathlib import Path
 
 import psycopg
 
-from bench.broadcast.harness import no_gc_pauses
 from bench.common import bot_commit, machine
 from bot.sandbox.fake_api import FakeBotAPI
 from bot.sandbox.fake_limits import FloodLimits
 from bot.services.ingest import ArticleInput, ingest, normalise
 from storage.db import Database
 from storage.postgres import database_url
+from tests.factories import no_gc_pauses
 from tests.fleet import Fleet
 
 SERVER = os.environ.get("HERALD_BENCH_POSTGRES") or "postgresql://postgres@127.0.0.1:5432/test"

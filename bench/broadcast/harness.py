@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import os
 import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,27 +290,6 @@ class Sampler:
     @property
     def peak_hwm_kb(self) -> int:
         return max((s.hwm_kb for s in self.samples), default=0)
-
-
-@contextlib.contextmanager
-def no_gc_pauses() -> Iterator[None]:
-    """Keep this process's garbage collector from pausing the fake mid-broadcast.
-
-    The fake keeps every message it accepted (100,000 SentMessage objects in memory100k), so
-    each full collection walks them all: stalls of up to 0.5 s were measured in the fake's
-    loop, and every 429 of that run came right after one (requests stamped late, in a burst).
-    Everything set up so far is frozen out of collection and collection is off until the
-    broadcast ends; the garbage of a few minutes is small next to 24 GB.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-        gc.collect()
 
 
 class LoopLag:

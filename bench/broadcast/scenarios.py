@@ -27,7 +27,6 @@ from bench.broadcast.harness import (
     LoopLag,
     Sampler,
     headline,
-    no_gc_pauses,
     outbox_statuses,
     publish,
     register_private,
@@ -43,6 +42,7 @@ from bot.services.ingest import ingest, normalise
 from bot.services.reading import open_article
 from storage import outbox
 from storage.db import Database
+from tests.factories import no_gc_pauses
 
 LATENCY = 0.05  # seconds the fake takes to answer each call (Telegram's is ~30-100 ms)
 TELEGRAM = FloodLimits(global_per_second=30, private_per_second=1, group_per_minute=20)

@@ -79,8 +79,10 @@ class FleetBudget:
                     # pace runs on from the last token, so a chunk asked ahead adds no gap.
                     self._spare -= 1
                     self._spare_at = max(self._spare_at + 1 / self.rate, now - CATCH_UP)
-                    if self._spare <= self.chunk // 2 and self._asking is None:
-                        # The next ask's round trip overlaps this chunk's last tokens.
+                    ahead = self.chunk > 1 and self._spare <= self.chunk // 2
+                    if ahead and self._asking is None:
+                        # The next ask's round trip overlaps this chunk's last tokens (at paid
+                        # rates; at 30 a second a token is asked for when it is needed).
                         self._asking = asyncio.create_task(self._ask())
                     if self._spare_at > now:  # never ahead of the pace: 5 ms ahead gave 429s
                         await asyncio.sleep(self._spare_at - now)
