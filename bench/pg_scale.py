@@ -49,6 +49,7 @@ from typing import Any
 import psycopg
 
 from bench import corpus
+from bench.broadcast.harness import expand_timed
 from bench.common import DATA, OUT, machine, median, percentile
 from bench.scale import PhaseTimer, make_queries, time_searches
 from bot.config import Settings
@@ -253,19 +254,14 @@ async def bench_fanout(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 async def _expand_all(db: Database, queued: int, subscribers: int) -> dict[str, Any]:
     """Expand the audience left by a publish to the end, chunk by chunk; rates in rows/s."""
-    chunks: list[float] = []
-    started = time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
-        written = await outbox.expand(db, int(time.time()))
-        if written is None:
-            break
-        chunks.append(time.perf_counter() - t0)
-        queued += written
+
+    def progress(rows: int, chunks: list[float], elapsed: float) -> None:
         if len(chunks) % 40 == 0:
-            print(f"    expanded {queued:,} rows, {queued / (time.perf_counter() - started):,.0f}"
+            print(f"    expanded {queued + rows:,} rows, {(queued + rows) / elapsed:,.0f}"
                   f" rows/s so far, last chunk {chunks[-1]:.3f} s", flush=True, file=sys.stderr)
-    seconds = time.perf_counter() - started
+
+    rows, chunks, seconds = await expand_timed(db, progress)
+    queued += rows
     assert queued == subscribers, (queued, subscribers)
     ordered = sorted(chunks)
     chunk = outbox.FANOUT_CHUNK

@@ -292,6 +292,27 @@ class Sampler:
         return max((s.hwm_kb for s in self.samples), default=0)
 
 
+async def expand_timed(
+    db: Database, on_chunk: Callable[[int, list[float], float], None] | None = None
+) -> tuple[int, list[float], float]:
+    """Expand every audience a publish left, chunk by chunk (``storage.outbox.expand``, as
+    the delivery worker does): (rows queued, each chunk's seconds, seconds in all).
+    ``on_chunk(rows so far, chunks so far, seconds so far)`` follows progress."""
+    rows = 0
+    chunks: list[float] = []
+    started = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        written = await outbox.expand(db, int(time.time()))
+        if written is None:
+            break
+        chunks.append(time.perf_counter() - t0)
+        rows += written
+        if on_chunk is not None:
+            on_chunk(rows, chunks, time.perf_counter() - started)
+    return rows, chunks, time.perf_counter() - started
+
+
 class LoopLag:
     """How late this process's event loop (the fake's) wakes from a short sleep.
 

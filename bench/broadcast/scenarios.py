@@ -26,6 +26,7 @@ from bench.broadcast.harness import (
     HeraldProcess,
     LoopLag,
     Sampler,
+    expand_timed,
     headline,
     outbox_statuses,
     publish,
@@ -535,18 +536,10 @@ FANOUT_SQL_UNION = """
 
 
 async def _expand_all(db: Database, queued: int) -> dict[str, float]:
-    """Expand the audience a publish left, chunk by chunk (``storage.outbox.expand``, as the
-    delivery worker does), and clear it; rows in all, rows/s and the slowest chunk."""
-    chunks: list[float] = []
-    started = time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
-        written = await outbox.expand(db, int(time.time()))
-        if written is None:
-            break
-        chunks.append(time.perf_counter() - t0)
-        queued += written
-    seconds = time.perf_counter() - started
+    """Expand the audience a publish left and clear it; rows in all, rows/s and the slowest
+    chunk."""
+    rows, chunks, seconds = await expand_timed(db)
+    queued += rows
     return {"rows": queued, "seconds": seconds, "chunks": len(chunks),
             "rows_per_s": (queued - outbox.FANOUT_CHUNK) / max(seconds, 1e-9),
             "chunk_max_s": max(chunks, default=0.0)}  # fmt: skip

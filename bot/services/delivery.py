@@ -65,6 +65,7 @@ LANE_HOLD_CAP = 5.0  # seconds a 429 holds the whole broadcast lane at most
 PREFS_REFRESH = 10.0  # seconds between looks for chat settings changed elsewhere
 RECOVERED_WAIT = 2.0  # seconds rows left in flight by a dead sender wait before going again
 PAYLOADS_REFRESH = 2.0  # seconds between looks for articles corrected by another instance
+AUDIENCES_REFRESH = 2.0  # seconds between looks for broadcasts published by another instance
 AHEAD_CHUNKS = 2  # audience chunks kept queued ahead of sending, so sends never wait for them
 
 
@@ -214,7 +215,7 @@ class DeliveryWorker:
             await self._refresh_prefs()
         if now - self._payloads_checked[0] > PAYLOADS_REFRESH:
             await self._refresh_payloads(now)
-        if now - self._audiences_checked > PAYLOADS_REFRESH:
+        if now - self._audiences_checked > AUDIENCES_REFRESH:
             self._audiences = True  # another instance may have published a broadcast
             self._audiences_checked = now
         while self._ready:
