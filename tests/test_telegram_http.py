@@ -34,11 +34,11 @@ async def bot(api: FakeBotAPI) -> AsyncIterator[telegram.Bot]:
 async def test_messages_buttons_and_text_arrive_as_sent(api: FakeBotAPI, bot: telegram.Bot) -> None:
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Ещё ›", callback_data="n:l:0:1")]])
     sent = await bot.send_message(
-        CHAT, "<b>Новости</b> & more", parse_mode="HTML", reply_markup=markup
+        CHAT, "<b>Новости</b> &amp; more", parse_mode="HTML", reply_markup=markup
     )
     assert sent.text == "Новости & more" and sent.reply_markup == markup
     stored = api.last_message(CHAT)
-    assert stored is not None and stored.text == "<b>Новости</b> & more"
+    assert stored is not None and stored.text == "<b>Новости</b> &amp; more"
     edited = await bot.edit_message_text("Second", chat_id=CHAT, message_id=sent.message_id)
     assert edited.text == "Second"
     assert await bot.get_me() == bot.bot
@@ -59,8 +59,8 @@ async def test_telegram_errors_keep_their_meaning(api: FakeBotAPI, bot: telegram
     api.fail_next("sendMessage", CHAT, retry_after=7)
     with pytest.raises(RetryAfter) as flood:
         await bot.send_message(CHAT, "too fast")
-    assert flood.value.retry_after.total_seconds() == 7
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    assert "Retry in 7 seconds" in flood.value.message
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=CHAT, message_id=999)
     api.fail_chat(CHAT, "blocked")
     with pytest.raises(Forbidden):
