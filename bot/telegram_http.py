@@ -22,7 +22,9 @@ What PTB expects of a transport, as ``HTTPXRequest`` does it:
   other parameters as JSON-encoded form fields, as PTB sends them.
 - Pools: 256 connections for requests, 1 for ``getUpdates``, as PTB's defaults.
 
-Error texts never carry the request's URL, which holds the bot's token.
+Error texts never carry the request's URL, which holds the bot's token. No proxy is taken
+from the environment (httpx honoured ``HTTPS_PROXY``; broadcasts never did, and no setting
+names one).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from telegram.request import BaseRequest, RequestData
 
 _JSON = {"Content-Type": "application/json"}
 # "Not passed: use the transport's default", PTB's DefaultValue, named without its private module.
-DefaultValue = type(BaseRequest.DEFAULT_NONE)
+_DefaultValue = type(BaseRequest.DEFAULT_NONE)
 
 
 class AiohttpRequest(BaseRequest):
@@ -106,12 +108,12 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("This AiohttpRequest is not initialized!")
         uploads = request_data is not None and request_data.contains_files
         timeout = self._timeout(
-            self._read if isinstance(read_timeout, DefaultValue) else read_timeout,
+            self._read if isinstance(read_timeout, _DefaultValue) else read_timeout,
             (self._media_write if uploads else self._write)
-            if isinstance(write_timeout, DefaultValue)
+            if isinstance(write_timeout, _DefaultValue)
             else write_timeout,
-            self._connect if isinstance(connect_timeout, DefaultValue) else connect_timeout,
-            self._pool if isinstance(pool_timeout, DefaultValue) else pool_timeout,
+            self._connect if isinstance(connect_timeout, _DefaultValue) else connect_timeout,
+            self._pool if isinstance(pool_timeout, _DefaultValue) else pool_timeout,
         )
         data: bytes | aiohttp.FormData | None = None
         headers = None
