@@ -27,6 +27,7 @@ from bot.services.fleet_budget import FleetBudget
 from bot.services.http_fetch import AddressGuard
 from bot.services.intake import IntakeWorker
 from bot.services.pacing import ChatPacer, GlobalPacer
+from bot.telegram_http import AiohttpRequest
 from bot.update_slots import FairUpdateProcessor
 from bot.web import strings as web_strings
 from bot.web.context import direct_link
@@ -60,6 +61,7 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
     The pacers are made here because both lanes use them: readers' replies through the rate
     limiter below, broadcasts through the delivery worker that ``serve`` starts. Updates run
     in fair slots (``bot.update_slots``): one a chat at most, none held while a reply waits.
+    PTB's requests go over aiohttp (``bot.telegram_http``), cheaper per reply than httpx.
     """
     pacer = GlobalPacer(
         settings.broadcast_rate,
@@ -75,6 +77,8 @@ def build_application(settings: Settings, token: str, base_url: str, file_url: s
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url)
+        .request(AiohttpRequest())  # PTB's calls over aiohttp, not httpx: see bot.telegram_http
+        .get_updates_request(AiohttpRequest(1))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

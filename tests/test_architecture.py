@@ -146,8 +146,9 @@ def test_services_build_no_bot_api_payloads(path: Path) -> None:
 
 
 # Modules that may open HTTP connections: the one guarded fetch for addresses from outside
-# (feeds, /post URL), and the Bot API sender, whose address is the operator's setting.
-HTTP_CLIENTS = {"bot/services/http_fetch.py", "bot/sender.py"}
+# (feeds, /post URL), and the Bot API's two clients (broadcasts; PTB's requests), whose
+# address is the operator's setting.
+HTTP_CLIENTS = {"bot/services/http_fetch.py", "bot/sender.py", "bot/telegram_http.py"}
 
 
 @pytest.mark.parametrize("path", _files("bot") + _files("handlers"), ids=str)

@@ -70,6 +70,7 @@ class RunSpec:
     bot: str  # "herald" or "bare"
     latency: float
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()  # the bare bot's extra arguments
 
 
 # The message budget out of the way: the broadcast rate (3d11f45: it paced replies too) and,
@@ -85,6 +86,8 @@ RUNS = {
         RunSpec("bare-lat0", "bare", 0.0),
         RunSpec("herald-1000-lat50", "herald", 0.05, BUDGET_OFF),
         RunSpec("bare-lat50", "bare", 0.05),
+        # Not in the default set: the bare bot on Herald's transport (bot.telegram_http).
+        RunSpec("bare-aiohttp-lat0", "bare", 0.0, args=("--aiohttp",)),
     )
 }
 
@@ -234,7 +237,7 @@ async def start_bot(spec: RunSpec, where: dict[str, str], database: Path, logs: 
     log = logs / f"{spec.name}.log"
     if spec.bot == "bare":
         args = ["-m", "bench.readers.bare_bot", "--base-url", where["base_url"]]
-        args += ["--token", where["token"], "--concurrency", str(herald_slots())]
+        args += ["--token", where["token"], "--concurrency", str(herald_slots()), *spec.args]
         return await Child.start(args, log, env, REPO)
     env.update(
         HERALD_BOT_TOKEN=where["token"],
@@ -576,6 +579,7 @@ def ratio_lines(results: list[RunResult]) -> list[str]:
         ("herald-1000-lat0", "bare-lat0"),
         ("herald-1000-lat50", "bare-lat50"),
         ("herald-defaults-lat0", "bare-lat0"),
+        ("herald-1000-lat0", "bare-aiohttp-lat0"),
     ):
         h, b = by_name.get(herald), by_name.get(bare)
         if not h or not b:
@@ -635,7 +639,7 @@ async def run(args: argparse.Namespace) -> list[RunResult]:
     with tempfile.TemporaryDirectory(prefix="herald-readers-template-") as tmp:
         template = Path(tmp) / "template.db"
         await make_template(template, corpus)
-        for name in args.run or list(RUNS):
+        for name in args.run or [name for name in RUNS if not RUNS[name].args]:
             print(f"-- {name} (code {bot_commit()}, load {os.getloadavg()[0]:.2f})", flush=True)
             results.append(await run_one(RUNS[name], args, template, words))
     return results

@@ -1,13 +1,15 @@
 """A bare python-telegram-bot 22 bot with fixed replies: the yardstick for Herald's speed.
 
-    python -m bench.readers.bare_bot --base-url URL --token T [--concurrency 8]
+    python -m bench.readers.bare_bot --base-url URL --token T [--concurrency 8] [--aiohttp]
 
 It makes the same Bot API calls as Herald for each kind of update and nothing else: /search
 and /latest get one message with a keyboard like Herald's (five article buttons and "next"),
 a tap gets ``answerCallbackQuery`` then an edit of the tapped message, an inline query gets
 five article results. Same ``Defaults`` (HTML, no link previews) and the same number of
 concurrent updates as Herald's ``build_application``, so the difference is Herald's own work
-(database, rendering, middleware), not PTB's settings.
+(database, rendering, middleware), not PTB's settings. PTB's own HTTP transport (httpx) is
+the yardstick; ``--aiohttp`` gives the bare bot Herald's (``bot.telegram_http``), to see
+Herald's own work apart from the transport's.
 """
 
 from __future__ import annotations
@@ -88,11 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent updates")
+    parser.add_argument("--aiohttp", action="store_true", help="Herald's transport, not httpx")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    builder = ApplicationBuilder()
+    if args.aiohttp:
+        from bot.telegram_http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
     app = (
-        ApplicationBuilder()
-        .token(args.token)
+        builder.token(args.token)
         .base_url(args.base_url)
         .defaults(
             Defaults(

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API server for the terminal sandbox and the test-suite.
 
 :class:`FakeBotAPI` is a real HTTP server on 127.0.0.1 speaking the Bot API wire protocol, so
-the bot under test runs its unmodified python-telegram-bot stack (``HTTPXRequest``, retries,
+the bot under test runs its unmodified python-telegram-bot stack (its HTTP transport, retries,
 ``Updater`` long polling, file downloads) against it: point ``Bot(base_url=api.base_url,
 base_file_url=api.base_file_url)`` or the ``ApplicationBuilder`` equivalents at it. Mocking
 PTB would hide exactly the bugs this double exists to catch: HTML Telegram refuses, texts over
