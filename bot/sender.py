@@ -156,7 +156,10 @@ class BroadcastSender:
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, json_serialize=json.dumps
+            connector=connector,
+            timeout=self._timeout,
+            json_serialize=json.dumps,
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, as for readers' replies (bot.telegram_http)
         )
 
     async def close(self) -> None:

@@ -22,9 +22,9 @@ What PTB expects of a transport, as ``HTTPXRequest`` does it:
   other parameters as JSON-encoded form fields, as PTB sends them.
 - Pools: 256 connections for requests, 1 for ``getUpdates``, as PTB's defaults.
 
-Error texts never carry the request's URL, which holds the bot's token. No proxy is taken
-from the environment (httpx honoured ``HTTPS_PROXY``; broadcasts never did, and no setting
-names one).
+Error texts never carry the request's URL, which holds the bot's token. A proxy in the
+environment (``HTTPS_PROXY``, ``NO_PROXY``) is honoured, as httpx did: where Telegram is only
+reachable through one, that is how an operator sets it (``bot.sender`` does the same).
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ class AiohttpRequest(BaseRequest):
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

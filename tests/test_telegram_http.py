@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import telegram
+from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ApplicationBuilder
 
 from bot.sandbox.fake_api import FakeBotAPI
+from bot.sender import BroadcastSender, Sent
 from bot.telegram_http import AiohttpRequest
 
 CHAT = 4242
@@ -117,3 +120,57 @@ async def test_polling_an_unreachable_api_reports_each_failed_poll_once(
             await app.updater.stop()
     assert all(isinstance(exc, NetworkError) for exc in failures)
     assert all(api.token.split(":")[1] not in str(exc) for exc in failures)
+
+
+async def test_a_proxy_in_the_environment_carries_both_lanes(
+    api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where Telegram is reachable only through a proxy, ``HTTP(S)_PROXY`` is how an operator
+    says so: readers' replies (PTB over ``AiohttpRequest``) and broadcasts (``BroadcastSender``)
+    both go through it. Here the "proxy" forwards to the fake, and the Bot API's address is a
+    name that does not resolve, so a call that skipped the proxy would fail."""
+    origin = api.base_url.removesuffix("/bot")
+    seen: list[str] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        seen.append(f"{request.host} {request.rel_url.path.rsplit('/', 1)[-1]}")
+        async with aiohttp.ClientSession() as session:
+            async with session.request(
+                request.method,
+                origin + request.rel_url.path_qs,
+                data=await request.read(),
+                headers={"Content-Type": request.headers.get("Content-Type", "")},
+            ) as answer:
+                return web.Response(
+                    body=await answer.read(), status=answer.status, content_type="application/json"
+                )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with telegram.Bot(
+            api.token, base_url="http://telegram.invalid/bot", request=AiohttpRequest()
+        ) as client:
+            reply = await client.send_message(CHAT, "through the proxy")
+        sender = BroadcastSender(
+            f"http://telegram.invalid/bot{api.token}", timeout=5.0, connections=2
+        )
+        await sender.start()
+        try:
+            outcome = await sender.call("sendMessage", {"chat_id": CHAT + 1, "text": "broadcast"})
+        finally:
+            await sender.close()
+    finally:
+        await runner.cleanup()
+    assert reply.text == "through the proxy"
+    assert isinstance(outcome, Sent)
+    assert api.last_message(CHAT + 1).text == "broadcast"
+    assert seen.count("telegram.invalid sendMessage") == 2
