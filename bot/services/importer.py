@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.services.ingest import ArticleInput, InvalidArticle, ingest, normalise
+from bot.services.related import ImportPostings
 from storage.articles import NewArticle
 from storage.db import Database
 
@@ -185,11 +186,12 @@ async def import_file(
     # A pushing import writes subscribers' outbox rows too: smaller transactions, so a running
     # Herald (another process, same file) never waits long for the write lock.
     size = PUSH_BATCH if push else BATCH
+    postings = ImportPostings()  # matching reads memory, not one statement per article
     reported = 0  # lines passed to ``progress``: rejected lines count too, so a bar ends full
     while True:
         batch = [article for _, article in itertools.islice(articles, size)]
         if batch:
-            result = await ingest(db, batch, now, push=push)
+            result = await ingest(db, batch, now, push=push, postings=postings)
             summary.added += len(result.added)
             summary.duplicates += result.duplicates
         if progress and summary.read > reported:
