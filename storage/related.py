@@ -50,8 +50,9 @@ async def score_candidates(
     """Published articles sharing keywords with ``weights``, best dot product first."""
     if not weights:
         return []
-    parts, params = [], {"exclude": exclude, "limit": limit, "per_term": POSTINGS_PER_TERM,
-                        "checked": limit + STATUS_CHECKED_EXTRA}
+    checked = limit + STATUS_CHECKED_EXTRA
+    parts: list[str] = []
+    params = {"exclude": exclude, "limit": limit, "per_term": POSTINGS_PER_TERM, "checked": checked}
     for i, (term, weight) in enumerate(weights.items()):
         parts.append(
             f"SELECT * FROM (SELECT article_id, weight * :w{i} AS s FROM article_keywords"
@@ -74,9 +75,7 @@ async def score_candidates(
     return [(int(row[0]), float(row[1])) for row in rows]
 
 
-async def newest_postings(
-    db: Database, terms: Sequence[str]
-) -> dict[str, list[tuple[int, float]]]:
+async def newest_postings(db: Database, terms: Sequence[str]) -> dict[str, list[tuple[int, float]]]:
     """Each term's newest ``POSTINGS_PER_TERM`` (article id, weight) postings, oldest first.
 
     The postings ``score_candidates`` reads for the term, for a caller that keeps them in

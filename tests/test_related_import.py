@@ -76,9 +76,12 @@ async def test_import_matching_equals_the_sql_on_bbc(db: Database, reference: Da
                 await ingest(target, outside, NOW)
         if number == 9:  # and some matched articles are retracted meanwhile
             for target in (db, reference):
-                ids = [row[0] for row in await target.fetchall(
-                    "SELECT DISTINCT related_id FROM related ORDER BY related_id LIMIT 40"
-                )]
+                ids = [
+                    row[0]
+                    for row in await target.fetchall(
+                        "SELECT DISTINCT related_id FROM related ORDER BY related_id LIMIT 40"
+                    )
+                ]
                 for article_id in ids[::2]:
                     await set_status(target, article_id, RETRACTED, NOW)
         await ingest(db, batch, NOW, postings=postings)

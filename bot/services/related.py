@@ -158,7 +158,7 @@ class ImportPostings:
             term_ids = self.ids[term]
             term_weights = self.weights[term]
             start = max(len(term_ids) - keep, 0)
-            for article_id, weight in zip(term_ids[start:], term_weights[start:]):
+            for article_id, weight in zip(term_ids[start:], term_weights[start:], strict=True):
                 scores[article_id] = get(article_id, 0.0) + weight * query_weight
         scores.pop(exclude, None)
         return heapq.nlargest(
