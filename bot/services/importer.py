@@ -30,7 +30,9 @@ import itertools
 import json
 import logging
 import multiprocessing
+import os
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -153,7 +155,8 @@ Prepared = tuple[int, NewArticle | str]
 
 def _prepare(lines: list[tuple[int, str]], default_source: str, now: int) -> list[Prepared]:
     """Decode and normalise numbered lines: the part of an import that needs no database, so
-    a large file runs it in a worker process while the previous batch is written."""
+    a large file runs it in a worker process while the previous batch is written. (Counting
+    the terms there too was slower: pickling the counts back cost more than it saved.)"""
     prepared: list[Prepared] = []
     for number, line in lines:
         try:
@@ -202,12 +205,29 @@ def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tupl
             yield number, article
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: end when the importing process does, even killed (a forked worker
+    holds its own end of the task pipe, so it would otherwise wait there for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _worker(path: Path) -> ProcessPoolExecutor | None:
     """A process to decode ``path`` in, when it is large enough to be worth one."""
     if path.stat().st_size < PARALLEL_FROM_BYTES:
         return None
     try:
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
     except (OSError, ValueError):  # no processes here: decode in this one
         log.info("import: no worker process, decoding in this one", exc_info=True)
         return None
@@ -219,8 +239,8 @@ async def _batches(
     """(articles, lines read so far) per ``size`` lines of ``path``.
 
     A large file is decoded and normalised in a worker process, one batch ahead of the
-    writer: the two cores each do half of the work. A small one (or where no process can
-    start) is decoded here, which is quicker than starting a process.
+    writer, so that work runs on the other core. A small one (or where no
+    process can start) is decoded here, which is quicker than starting a process.
     """
     lines = _numbered_lines(path, summary)
     default_source = path.stem
@@ -261,7 +281,12 @@ async def import_file(
     size = PUSH_BATCH if push else BATCH
     postings = ImportPostings()  # matching reads memory, not one statement per article
     reported = 0  # lines passed to ``progress``: rejected lines count too, so a bar ends full
-    async with contextlib.aclosing(_batches(path, summary, now, size)) as batches:
+    async with contextlib.AsyncExitStack() as stack:
+        if not push:  # a pushing import keeps a running Herald's settings
+            await stack.enter_async_context(db.bulk_writes())
+        batches = await stack.enter_async_context(
+            contextlib.aclosing(_batches(path, summary, now, size))
+        )
         async for batch, read in batches:
             if batch:
                 result = await ingest(db, batch, now, push=push, postings=postings)

@@ -161,11 +161,14 @@ class ImportPostings:
             for article_id, weight in zip(term_ids[start:], term_weights[start:], strict=True):
                 scores[article_id] = get(article_id, 0.0) + weight * query_weight
         scores.pop(exclude, None)
-        return heapq.nlargest(
-            limit + related_store.STATUS_CHECKED_EXTRA,
-            scores.items(),
-            key=lambda item: (item[1], item[0]),
-        )
+        wanted = limit + related_store.STATUS_CHECKED_EXTRA
+        if len(scores) > wanted:  # the cut-off score first (floats only: quick), then order
+            cut = heapq.nlargest(wanted, scores.values())[-1]
+            best = [(a, s) for a, s in scores.items() if s >= cut]
+        else:
+            best = list(scores.items())
+        best.sort(key=lambda item: (item[1], item[0]), reverse=True)
+        return best[:wanted]
 
 
 async def index_documents(
