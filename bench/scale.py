@@ -716,6 +716,14 @@ async def peers_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         result["herald"] = await time_peer_queries(db, queries, args.rounds)
         if args.peers:
             result["tantivy"]["title_at_1"] = await tantivy_title_at_1(db, peer, queries)
+        # Opening an article (issue 11 goal 3) at this size: 200 warm-up opens, then timed.
+        rng, newest = random.Random(args.seed), int(await db.scalar("SELECT max(id) FROM articles"))
+        for _ in range(200):
+            await open_article(db, rng.randint(1, newest))
+        opened = await time_opens(db, [rng.randint(1, newest) for _ in range(args.opens)])
+        result["open"] = opened
+        print(f"open: p50 {opened['p50']:.2f} ms, p95 {opened['p95']:.2f} ms, "
+              f"mean related {opened['mean_related']:.2f}", flush=True)
     finally:
         await db.close()
     result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]

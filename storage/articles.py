@@ -74,32 +74,10 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
     "Already stored" means the same content hash, the same URL, or the same source id: the
     unique indexes decide, so concurrent ingesters cannot store a story twice.
     """
-    ids: list[int | None] = []
-    for new in items:
-        row = await db.fetchone(
-            """
-            INSERT INTO articles (external_id, title, summary, body, url, authors,
-                                  source, image_url, published_at, updated_at,
-                                  content_hash, image_file_id)
-            VALUES (:external_id, :title, :summary, :body, :url, :authors, :source,
-                    :image_url, :published_at, :published_at, :content_hash, :image_file_id)
-            ON CONFLICT DO NOTHING RETURNING id
-            """,
-            {
-                "external_id": new.external_id,
-                "title": new.title,
-                "summary": new.summary,
-                "body": new.body,
-                "url": new.url,
-                "authors": json.dumps(list(new.authors), ensure_ascii=False),
-                "source": new.source,
-                "image_url": new.image_url,
-                "published_at": new.published_at,
-                "content_hash": new.content_hash,
-                "image_file_id": new.image_file_id,
-            },
-        )
-        ids.append(None if row is None else int(row[0]))
+    if len({new.content_hash for new in items}) == len(items):
+        ids = await _insert_rows(db, items)
+    else:  # the same story twice in one call: one row at a time says which copy was stored
+        ids = [id_ for new in items for id_ in await _insert_rows(db, [new])]
     stored = [(i, new) for i, new in zip(ids, items, strict=True) if i is not None]
     names = {name for _, new in stored for name in new.topics}
     if names:
@@ -113,6 +91,47 @@ async def insert_articles(db: Database, items: Sequence[NewArticle]) -> list[int
                 for name in new.topics
             ],
         )
+    return ids
+
+
+_INSERT_COLUMNS = (
+    "external_id, title, summary, body, url, authors, source, image_url, published_at,"
+    " updated_at, content_hash, image_file_id"
+)
+_INSERT_CHUNK = 500  # rows per INSERT: 6,000 parameters, well inside both backends' limits
+
+
+async def _insert_rows(db: Database, items: Sequence[NewArticle]) -> list[int | None]:
+    """Insert ``items`` (distinct content hashes) with one statement per ``_INSERT_CHUNK``:
+    an import used to spend as long handing one INSERT per article to the database as
+    SQLite spent storing it. The returned rows are matched back by content hash."""
+    ids: list[int | None] = []
+    for start in range(0, len(items), _INSERT_CHUNK):
+        chunk = items[start : start + _INSERT_CHUNK]
+        params: list[object] = []
+        for new in chunk:
+            params += (
+                new.external_id,
+                new.title,
+                new.summary,
+                new.body,
+                new.url,
+                json.dumps(list(new.authors), ensure_ascii=False),
+                new.source,
+                new.image_url,
+                new.published_at,
+                new.published_at,
+                new.content_hash,
+                new.image_file_id,
+            )
+        values = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?)"] * len(chunk))
+        rows = await db.fetchall(
+            f"INSERT INTO articles ({_INSERT_COLUMNS}) VALUES {values}"
+            " ON CONFLICT DO NOTHING RETURNING id, content_hash",
+            params,
+        )
+        by_hash = {row[1]: int(row[0]) for row in rows}
+        ids += [by_hash.get(new.content_hash) for new in chunk]
     return ids
 
 

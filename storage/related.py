@@ -9,6 +9,9 @@ from storage.db import Database
 # How many of a term's newest postings a candidate lookup reads: bounds the cost of a lookup at
 # any corpus size while preferring recent stories, which is what "related" means for news.
 POSTINGS_PER_TERM = 100
+# How many more of the best-scored candidates than wanted have their status checked: a few
+# retracted ones among the best still leave enough published ones.
+STATUS_CHECKED_EXTRA = 8
 
 
 async def add_document_frequencies(db: Database, df_delta: Mapping[str, int], docs: int) -> None:
@@ -47,7 +50,9 @@ async def score_candidates(
     """Published articles sharing keywords with ``weights``, best dot product first."""
     if not weights:
         return []
-    parts, params = [], {"exclude": exclude, "limit": limit, "per_term": POSTINGS_PER_TERM}
+    checked = limit + STATUS_CHECKED_EXTRA
+    parts: list[str] = []
+    params = {"exclude": exclude, "limit": limit, "per_term": POSTINGS_PER_TERM, "checked": checked}
     for i, (term, weight) in enumerate(weights.items()):
         parts.append(
             f"SELECT * FROM (SELECT article_id, weight * :w{i} AS s FROM article_keywords"
@@ -61,13 +66,60 @@ async def score_candidates(
         SELECT c.article_id, c.score FROM (
             SELECT article_id, sum(s) AS score FROM ({" UNION ALL ".join(parts)}) AS postings
             WHERE article_id != :exclude
-            GROUP BY article_id ORDER BY score DESC, article_id DESC LIMIT :limit + 8
+            GROUP BY article_id ORDER BY score DESC, article_id DESC LIMIT :checked
         ) c JOIN articles a ON a.id = c.article_id AND a.status = 'published'
         ORDER BY c.score DESC, c.article_id DESC LIMIT :limit
         """,
         params,
     )
     return [(int(row[0]), float(row[1])) for row in rows]
+
+
+async def newest_postings(db: Database, terms: Sequence[str]) -> dict[str, list[tuple[int, float]]]:
+    """Each term's newest ``POSTINGS_PER_TERM`` (article id, weight) postings, oldest first.
+
+    The postings ``score_candidates`` reads for the term, for a caller that keeps them in
+    memory (an archive import); a few statements for many terms.
+    """
+    found: dict[str, list[tuple[int, float]]] = {term: [] for term in terms}
+    unique = list(found)
+    for start in range(0, len(unique), 200):  # SQLite allows 500 parts in a compound SELECT
+        chunk = unique[start : start + 200]
+        parts = [
+            f"SELECT * FROM (SELECT term, article_id, weight FROM article_keywords"
+            f" WHERE term = ? ORDER BY article_id DESC LIMIT {POSTINGS_PER_TERM:d}) AS p{i}"
+            for i in range(len(chunk))
+        ]
+        rows = await db.fetchall(" UNION ALL ".join(parts), chunk)
+        for term, article_id, weight in rows:
+            found[term].append((int(article_id), float(weight)))
+    for postings in found.values():
+        postings.sort()
+    return found
+
+
+async def keywords_after(db: Database, article_id: int) -> list[tuple[str, int, float]]:
+    """(term, article id, weight) rows of the articles after ``article_id``, by article id."""
+    rows = await db.fetchall(
+        "SELECT term, article_id, weight FROM article_keywords WHERE article_id > ?"
+        " ORDER BY article_id",
+        (article_id,),
+    )
+    return [(row[0], int(row[1]), float(row[2])) for row in rows]
+
+
+async def published_among(db: Database, ids: Iterable[int]) -> set[int]:
+    """Which of ``ids`` are stored and published."""
+    unique = list(set(ids))
+    found: set[int] = set()
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"SELECT id FROM articles WHERE id IN ({marks}) AND status = 'published'", chunk
+        )
+        found.update(int(row[0]) for row in rows)
+    return found
 
 
 async def add_related(db: Database, rows: Iterable[tuple[int, int, float]]) -> None:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.services import importer
 from bot.services.importer import import_file
 from bot.services.reading import open_article
 from storage.articles import count_articles
@@ -141,3 +144,44 @@ def test_cli_missing_file_is_one_clear_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr.strip() == "herald: no such file: nope.jsonl"
+
+
+async def test_a_large_file_decoded_in_a_worker_process_imports_the_same(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker process (files of 20 MB and more) changes nothing a user sees: the same
+    articles, rejections, progress and related stories as decoding in this process."""
+    lines: list[object] = []
+    with shared_file("bbc_news.jsonl").open(encoding="utf-8") as bbc:
+        lines += [line.rstrip("\n") for _, line in zip(range(300), bbc, strict=False)]
+    lines[7:7] = ["{bad", {"body": "no title"}, ""]
+    lines.append(lines[0])  # a duplicate
+    path = _write(tmp_path / "big.jsonl", *lines)
+    monkeypatch.setattr(importer, "BATCH", 40)
+
+    async def imported(target: Database, threshold: int) -> tuple[object, ...]:
+        monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", threshold)
+        steps: list[int] = []
+        summary = await import_file(target, path, steps.append)
+        related = await target.fetchall(
+            "SELECT article_id, related_id FROM related ORDER BY article_id, related_id"
+        )
+        titles = await target.fetchall("SELECT id, title, url FROM articles ORDER BY id")
+        return (
+            (summary.read, summary.added, summary.duplicates, summary.rejected),
+            summary.problems,
+            sum(steps),
+            [tuple(r) for r in related],
+            [tuple(r) for r in titles],
+        )
+
+    in_worker = await imported(db, 0)
+    inline_db = await Database.open(tmp_path / "inline.db")
+    try:
+        inline = await imported(inline_db, 1 << 40)
+    finally:
+        await inline_db.close()
+    assert in_worker == inline
+    (read, added, duplicates, rejected), _, progressed, _, _ = in_worker
+    assert (read, rejected, progressed) == (303, 2, 303) and duplicates >= 1 and added > 250
+    assert len(in_worker[3]) > 500

@@ -24,12 +24,18 @@ is reported with its number and skipped; the rest is imported.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import logging
+import multiprocessing
+import os
 import re
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +43,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.services.ingest import ArticleInput, InvalidArticle, ingest, normalise
+from bot.services.related import ImportPostings
 from storage.articles import NewArticle
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000
+BATCH = 5000  # an archive import's articles per transaction (a few seconds of the write lock)
 PUSH_BATCH = 20
+PARALLEL_FROM_BYTES = 20_000_000  # a file this large is decoded in a worker process
 MAX_LINE = 2_000_000
 LISTED_PROBLEMS = 20  # rejected lines the summary lists; the rest are counted (and logged)
 
@@ -141,30 +149,117 @@ def parse_record(record: Any, default_source: str) -> ArticleInput:
     )
 
 
-def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tuple[int, NewArticle]]:
-    """Yield (line number, article) for each good line; count and record the bad ones."""
-    default_source = path.stem
+# One line's outcome from ``_prepare``: its number and the article, or why it was rejected.
+Prepared = tuple[int, NewArticle | str]
+
+
+def _prepare(lines: list[tuple[int, str]], default_source: str, now: int) -> list[Prepared]:
+    """Decode and normalise numbered lines: the part of an import that needs no database, so
+    a large file runs it in a worker process while the previous batch is written. (Counting
+    the terms there too was slower: pickling the counts back cost more than it saved.)"""
+    prepared: list[Prepared] = []
+    for number, line in lines:
+        try:
+            if len(line) > MAX_LINE:
+                raise InvalidArticle(f"line longer than {MAX_LINE:,} characters")
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidArticle(f"not valid JSON ({exc.msg})") from None
+            prepared.append((number, normalise(parse_record(record, default_source), now)))
+        except InvalidArticle as exc:
+            prepared.append((number, str(exc)))
+    return prepared
+
+
+def _numbered_lines(path: Path, summary: ImportSummary) -> Iterator[tuple[int, str]]:
+    """The file's non-blank lines with their numbers, each counted as read."""
     with path.open("r", encoding="utf-8", errors="replace") as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            summary.read += 1
-            try:
-                if len(line) > MAX_LINE:
-                    raise InvalidArticle(f"line longer than {MAX_LINE:,} characters")
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InvalidArticle(f"not valid JSON ({exc.msg})") from None
-                yield number, normalise(parse_record(record, default_source), now)
-            except InvalidArticle as exc:
-                summary.rejected += 1
-                problem = f"line {number}: {exc}"
-                # The summary lists the first few; the log has every one, at DEBUG so that a
-                # terminal does not show the same line twice.
-                log.debug("import %s: %s", path.name, problem)
-                if len(summary.problems) < LISTED_PROBLEMS:
-                    summary.problems.append(problem)
+            if line.strip():
+                summary.read += 1
+                yield number, line
+
+
+def _take(path: Path, summary: ImportSummary, prepared: list[Prepared]) -> list[NewArticle]:
+    """The good articles of ``prepared``; the bad lines counted and recorded."""
+    articles = []
+    for number, outcome in prepared:
+        if isinstance(outcome, str):
+            summary.rejected += 1
+            problem = f"line {number}: {outcome}"
+            # The summary lists the first few; the log has every one, at DEBUG so that a
+            # terminal does not show the same line twice.
+            log.debug("import %s: %s", path.name, problem)
+            if len(summary.problems) < LISTED_PROBLEMS:
+                summary.problems.append(problem)
+        else:
+            articles.append(outcome)
+    return articles
+
+
+def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tuple[int, NewArticle]]:
+    """Yield (line number, article) for each good line; count and record the bad ones."""
+    for number, line in _numbered_lines(path, summary):
+        for article in _take(path, summary, _prepare([(number, line)], path.stem, now)):
+            yield number, article
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker: end when the importing process does, even killed (a forked worker
+    holds its own end of the task pipe, so it would otherwise wait there for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker(path: Path) -> ProcessPoolExecutor | None:
+    """A process to decode ``path`` in, when it is large enough to be worth one."""
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return None
+    try:
+        return ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+    except (OSError, ValueError):  # no processes here: decode in this one
+        log.info("import: no worker process, decoding in this one", exc_info=True)
+        return None
+
+
+async def _batches(
+    path: Path, summary: ImportSummary, now: int, size: int
+) -> AsyncIterator[tuple[list[NewArticle], int]]:
+    """(articles, lines read so far) per ``size`` lines of ``path``.
+
+    A large file is decoded and normalised in a worker process, one batch ahead of the
+    writer, so that work runs on the other core. A small one (or where no
+    process can start) is decoded here, which is quicker than starting a process.
+    """
+    lines = _numbered_lines(path, summary)
+    default_source = path.stem
+    pool = _worker(path)
+    try:
+        if pool is None:
+            while chunk := list(itertools.islice(lines, size)):
+                yield _take(path, summary, _prepare(chunk, default_source, now)), summary.read
+            return
+        loop = asyncio.get_running_loop()
+        chunk = list(itertools.islice(lines, size))
+        while chunk:
+            pending = loop.run_in_executor(pool, _prepare, chunk, default_source, now)
+            read = summary.read
+            chunk = list(itertools.islice(lines, size))  # the next one, while this decodes
+            yield _take(path, summary, await pending), read
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 async def import_file(
@@ -181,21 +276,26 @@ async def import_file(
     summary = ImportSummary()
     started = time.perf_counter()
     now = int(time.time())
-    articles = read_articles(path, summary, now)
     # A pushing import writes subscribers' outbox rows too: smaller transactions, so a running
     # Herald (another process, same file) never waits long for the write lock.
     size = PUSH_BATCH if push else BATCH
+    postings = ImportPostings()  # matching reads memory, not one statement per article
     reported = 0  # lines passed to ``progress``: rejected lines count too, so a bar ends full
-    while True:
-        batch = [article for _, article in itertools.islice(articles, size)]
-        if batch:
-            result = await ingest(db, batch, now, push=push)
-            summary.added += len(result.added)
-            summary.duplicates += result.duplicates
-        if progress and summary.read > reported:
-            progress(summary.read - reported)
-            reported = summary.read
-        if not batch:
-            break
+    async with contextlib.AsyncExitStack() as stack:
+        if not push:  # a pushing import keeps a running Herald's settings
+            await stack.enter_async_context(db.bulk_writes())
+        batches = await stack.enter_async_context(
+            contextlib.aclosing(_batches(path, summary, now, size))
+        )
+        async for batch, read in batches:
+            if batch:
+                result = await ingest(db, batch, now, push=push, postings=postings)
+                summary.added += len(result.added)
+                summary.duplicates += result.duplicates
+            if progress and read > reported:
+                progress(read - reported)
+                reported = read
+    if progress and summary.read > reported:
+        progress(summary.read - reported)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.services.fanout import NORMAL, fan_out
-from bot.services.related import Document, index_documents
+from bot.services.related import Document, ImportPostings, index_documents
 from storage import search_index
 from storage.articles import NewArticle, insert_articles
 from storage.db import Database
@@ -116,11 +116,13 @@ async def ingest(
     *,
     push: bool = False,
     priority: int = NORMAL,
+    postings: ImportPostings | None = None,
 ) -> IngestResult:
     """Store ``items`` (already normalised) in one transaction; skip the ones already stored.
 
     With ``push`` the new articles are also queued for their subscribers in the same
     transaction, so an article is never stored without its deliveries (or the reverse).
+    An import passes the ``postings`` it keeps for all its batches (see ``ImportPostings``).
     """
     now = int(time.time()) if now is None else now
     result = IngestResult()
@@ -132,7 +134,7 @@ async def ingest(
             if article_id is not None
         ]
         if docs:
-            await index_documents(db, docs)
+            await index_documents(db, docs, postings)
         if push and docs:
             await fan_out(db, [(d.id, d.title, d.summary) for d in docs], now, priority)
     result.added = [doc.id for doc in docs]

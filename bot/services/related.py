@@ -12,11 +12,13 @@ so the quality benchmark can use the BBC categories as independent ground truth.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+from array import array
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from storage import related as related_store
 from storage.db import Database
@@ -93,11 +95,91 @@ def keyword_weights(
     return {term: weight / norm for weight, term in top}
 
 
-async def index_documents(db: Database, docs: Sequence[Document]) -> None:
+@dataclass(slots=True)
+class ImportPostings:
+    """An archive import's in-memory copy of the keyword postings that matching reads.
+
+    ``score_candidates`` asks the database, per article, for the newest ``POSTINGS_PER_TERM``
+    postings of each of its strongest terms; at a million articles that one statement per
+    article was a third of the import. An import keeps those postings here instead: a term's
+    are read once (on its first use) and then followed as each batch adds keywords, so the
+    dot products are sums over the same postings, checked against the same published status
+    and ordered the same way (tests/test_related_import.py compares both on the BBC corpus).
+    Keywords other writers add meanwhile (a running Herald's feeds) are read at the start of
+    each batch. Memory: at most twice ``POSTINGS_PER_TERM`` postings (16 bytes each) per term.
+    """
+
+    ids: dict[str, array] = field(default_factory=dict)  # term -> article ids, ascending
+    weights: dict[str, array] = field(default_factory=dict)  # term -> weights, same order
+    known_max: int | None = None  # every keyword of articles up to this id is followed
+
+    def _append(self, rows: Iterable[tuple[str, int, float]]) -> None:
+        ids, weights = self.ids, self.weights
+        keep = related_store.POSTINGS_PER_TERM
+        for term, article_id, weight in rows:
+            term_ids = ids.get(term)
+            if term_ids is None:
+                continue  # not read yet: its first read will see this row in the database
+            term_ids.append(article_id)
+            term_weights = weights[term]
+            term_weights.append(weight)
+            if len(term_ids) >= 2 * keep:
+                del term_ids[:-keep]
+                del term_weights[:-keep]
+
+    async def follow(
+        self, db: Database, rows: Sequence[tuple[str, int, float]], terms: Iterable[str]
+    ) -> None:
+        """Take in a batch's keyword ``rows`` and read the ``terms`` not held yet.
+
+        Call before the rows are stored: what other writers stored since the last batch is
+        read first, then the new terms' postings, then ``rows`` go on top (their ids are the
+        newest).
+        """
+        if self.known_max is not None:
+            self._append(await related_store.keywords_after(db, self.known_max))
+        missing = [term for term in dict.fromkeys(terms) if term not in self.ids]
+        if missing:
+            for term, postings in (await related_store.newest_postings(db, missing)).items():
+                self.ids[term] = array("q", (p[0] for p in postings))
+                self.weights[term] = array("d", (p[1] for p in postings))
+        self._append(rows)
+        self.known_max = max((article_id for _, article_id, _ in rows), default=self.known_max)
+
+    def candidates(
+        self, weights: Mapping[str, float], *, exclude: int, limit: int
+    ) -> list[tuple[int, float]]:
+        """The best ``limit`` + STATUS_CHECKED_EXTRA of ``score_candidates``' aggregate, before
+        its status check: the same postings, products and order."""
+        keep = related_store.POSTINGS_PER_TERM
+        scores: dict[int, float] = {}
+        get = scores.get
+        for term, query_weight in weights.items():
+            term_ids = self.ids[term]
+            term_weights = self.weights[term]
+            start = max(len(term_ids) - keep, 0)
+            for article_id, weight in zip(term_ids[start:], term_weights[start:], strict=True):
+                scores[article_id] = get(article_id, 0.0) + weight * query_weight
+        scores.pop(exclude, None)
+        wanted = limit + related_store.STATUS_CHECKED_EXTRA
+        if len(scores) > wanted:  # the cut-off score first (floats only: quick), then order
+            cut = heapq.nlargest(wanted, scores.values())[-1]
+            best = [(a, s) for a, s in scores.items() if s >= cut]
+        else:
+            best = list(scores.items())
+        best.sort(key=lambda item: (item[1], item[0]), reverse=True)
+        return best[:wanted]
+
+
+async def index_documents(
+    db: Database, docs: Sequence[Document], postings: ImportPostings | None = None
+) -> None:
     """Add ``docs`` to the related index and compute their related stories.
 
     All of ``docs`` count in the statistics and carry keywords before any is matched, so a
     batch's articles can be each other's related stories. Run inside the caller's transaction.
+    An import passes its ``postings`` so that matching reads memory instead of the database;
+    the related stories found are the same.
     """
     counts = [term_counts(doc) for doc in docs]
     df_delta: Counter[str] = Counter()
@@ -106,21 +188,34 @@ async def index_documents(db: Database, docs: Sequence[Document]) -> None:
     await related_store.add_document_frequencies(db, df_delta, len(docs))
     total, df = await related_store.document_frequencies(db, df_delta.keys())
     weights = [keyword_weights(c, total, df) for c in counts]
-    await related_store.add_keywords(
-        db,
-        [
-            (term, doc.id, weight)
-            for doc, w in zip(docs, weights, strict=True)
-            for term, weight in w.items()
-        ],
-    )
+    rows = [
+        (term, doc.id, weight)
+        for doc, w in zip(docs, weights, strict=True)
+        for term, weight in w.items()
+    ]
+    queries = [dict(sorted(w.items(), key=lambda item: -item[1])[:QUERY_TERMS]) for w in weights]
+    if postings is not None:
+        await postings.follow(db, rows, (term for q in queries for term in q))
+    await related_store.add_keywords(db, rows)
+    limit = max(KEEP, OFFER_TO)
+    if postings is None:
+        found = [
+            await related_store.score_candidates(db, strongest, exclude=doc.id, limit=limit)
+            for doc, strongest in zip(docs, queries, strict=True)
+        ]
+    else:
+        best = [
+            postings.candidates(strongest, exclude=doc.id, limit=limit)
+            for doc, strongest in zip(docs, queries, strict=True)
+        ]
+        batch = {doc.id for doc in docs}  # stored published in this very transaction
+        published = batch | await related_store.published_among(
+            db, {article_id for b in best for article_id, _ in b} - batch
+        )
+        found = [[m for m in b if m[0] in published][:limit] for b in best]
     own: list[tuple[int, int, float]] = []
     offers: list[tuple[int, int, float]] = []
-    for doc, w in zip(docs, weights, strict=True):
-        strongest = dict(sorted(w.items(), key=lambda item: -item[1])[:QUERY_TERMS])
-        matches = await related_store.score_candidates(
-            db, strongest, exclude=doc.id, limit=max(KEEP, OFFER_TO)
-        )
+    for doc, matches in zip(docs, found, strict=True):
         matches = [(other, score) for other, score in matches if score >= MIN_SCORE]
         own.extend((doc.id, other, score) for other, score in matches[:KEEP])
         offers.extend((other, doc.id, score) for other, score in matches[:OFFER_TO])
