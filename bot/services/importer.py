@@ -251,12 +251,19 @@ async def _batches(
                 yield _take(path, summary, _prepare(chunk, default_source, now)), summary.read
             return
         loop = asyncio.get_running_loop()
-        chunk = list(itertools.islice(lines, size))
-        while chunk:
-            pending = loop.run_in_executor(pool, _prepare, chunk, default_source, now)
+
+        def decode(chunk: list[tuple[int, str]]) -> asyncio.Future[list[Prepared]] | None:
+            if not chunk:
+                return None
+            return loop.run_in_executor(pool, _prepare, chunk, default_source, now)
+
+        pending = decode(list(itertools.islice(lines, size)))
+        while pending is not None:
+            prepared = await pending
             read = summary.read
-            chunk = list(itertools.islice(lines, size))  # the next one, while this decodes
-            yield _take(path, summary, await pending), read
+            # The next batch decodes while the caller writes this one.
+            pending = decode(list(itertools.islice(lines, size)))
+            yield _take(path, summary, prepared), read
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
