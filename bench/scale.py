@@ -69,14 +69,14 @@ _WORD = re.compile(r"[a-z]{4,}")
 
 
 class PhaseTimer:
-    """Accumulates wall time per named phase by wrapping module-level functions."""
+    """Accumulates wall time per named phase by wrapping module-level functions (or methods)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: Counter[str] = Counter()
-        self._undo: list[tuple[ModuleType, str, Any]] = []
+        self._undo: list[tuple[ModuleType | type, str, Any]] = []
 
-    def wrap(self, module: ModuleType, name: str, phase: str | None = None) -> None:
+    def wrap(self, module: ModuleType | type, name: str, phase: str | None = None) -> None:
         original = getattr(module, name)
         label = phase or name
         timer = self
@@ -135,8 +135,11 @@ def instrument_import(timer: PhaseTimer) -> None:
         "score_candidates",
         "add_related",
         "offer_related",
+        "published_among",
     ):
         timer.wrap(related_store, name)
+    timer.wrap(related_mod.ImportPostings, "follow", "postings_follow")
+    timer.wrap(related_mod.ImportPostings, "candidates", "postings_candidates")
 
 
 def instrument_search(timer: PhaseTimer) -> None:
@@ -149,7 +152,8 @@ def import_phases(seconds: dict[str, float]) -> dict[str, float]:
     """Exclusive seconds per import phase from the (nested) wrapped totals."""
     related_inner = ("term_counts", "keyword_weights", "add_document_frequencies",
                      "document_frequencies", "add_keywords", "score_candidates",
-                     "add_related", "offer_related")
+                     "add_related", "offer_related", "published_among",
+                     "postings_follow", "postings_candidates")
     g = seconds.get
     ingest = g("ingest", 0.0)
     index = g("index_documents", 0.0)
@@ -164,6 +168,9 @@ def import_phases(seconds: dict[str, float]) -> dict[str, float]:
         "related: add_keywords": g("add_keywords", 0.0),
         "related: score_candidates": g("score_candidates", 0.0),
         "related: add/offer_related": g("add_related", 0.0) + g("offer_related", 0.0),
+        "related: postings follow (reads, appends)": g("postings_follow", 0.0),
+        "related: postings candidates (sums)": g("postings_candidates", 0.0),
+        "related: status check": g("published_among", 0.0),
         "related: other python": index - sum(g(k, 0.0) for k in related_inner),
         "BEGIN/COMMIT (+WAL checkpoints)": ingest - g("insert_articles", 0.0) - index,
     }

@@ -13,6 +13,7 @@ from bot.services.importer import import_file
 from bot.services.related import related_ids
 from bot.services.search import start_search
 from storage import articles, chat_settings, chats, drafts, editors, feeds, outbox, subscriptions
+from storage import related as related_store
 from storage.articles import RETRACTED, count_articles, set_status
 from storage.db import Database
 from storage.search import MATCH_END, MATCH_START
@@ -70,6 +71,38 @@ async def test_related_are_computed_at_store_time_and_refreshed(db: Database) ->
     later = await store(db, article("Port Alder strike talks resume", strike + " talks resume"))
     assert await related_ids(db, ids[0]) == later  # the older article gained the newer one
     assert ids[0] not in await related_ids(db, ids[0])
+
+
+async def test_offers_keep_each_list_to_its_best(db: Database) -> None:
+    """Newer articles offered to an older one's list: the best ``keep`` stay (a tie goes to
+    the newer id), a re-offer changes the score, the ones pushed out are gone."""
+    ids = await store(db, *(article(f"Offer entry {n}", f"Body {n}.") for n in range(9)))
+    await db.execute("DELETE FROM related")
+    older, rest = ids[0], ids[1:]
+    async with db.transaction():
+        await related_store.add_related(db, [(older, rest[0], 0.5), (older, rest[1], 0.4)])
+        await related_store.add_related(db, [(rest[0], older, 0.5)])  # another list, untouched
+        await related_store.offer_related(
+            db,
+            [
+                (older, rest[2], 0.9),
+                (older, rest[3], 0.4),  # ties rest[1]: the newer id ranks first
+                (older, rest[0], 0.1),  # a re-offer: the new score, now too low to stay
+                (rest[4], rest[5], 0.3),  # a list that was empty
+            ],
+            keep=3,
+        )
+    rows = await db.fetchall(
+        "SELECT article_id, related_id, score FROM related ORDER BY article_id, score DESC,"
+        " related_id DESC"
+    )
+    assert [tuple(row) for row in rows] == [
+        (older, rest[2], 0.9),
+        (older, rest[3], 0.4),
+        (older, rest[1], 0.4),
+        (rest[0], older, 0.5),
+        (rest[4], rest[5], 0.3),
+    ]
 
 
 async def test_retracted_article_disappears_everywhere(db: Database) -> None:

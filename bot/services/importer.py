@@ -43,7 +43,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.services.ingest import ArticleInput, InvalidArticle, ingest, normalise
-from bot.services.related import ImportPostings
+from bot.services.related import (
+    Document,
+    ImportPostings,
+    PackedCounts,
+    pack_counts,
+    term_counts,
+    unpack_counts,
+)
 from storage.articles import NewArticle
 from storage.db import Database
 
@@ -149,14 +156,18 @@ def parse_record(record: Any, default_source: str) -> ArticleInput:
     )
 
 
-# One line's outcome from ``_prepare``: its number and the article, or why it was rejected.
-Prepared = tuple[int, NewArticle | str]
+# One line's outcome from ``_prepare``: its number, and the article with its packed term
+# counts (``pack_counts``; None where they were not counted), or why it was rejected.
+Prepared = tuple[int, tuple[NewArticle, PackedCounts | None] | str]
 
 
-def _prepare(lines: list[tuple[int, str]], default_source: str, now: int) -> list[Prepared]:
-    """Decode and normalise numbered lines: the part of an import that needs no database, so
-    a large file runs it in a worker process while the previous batch is written. (Counting
-    the terms there too was slower: pickling the counts back cost more than it saved.)"""
+def _prepare(
+    lines: list[tuple[int, str]], default_source: str, now: int, count_terms: bool = False
+) -> list[Prepared]:
+    """Decode and normalise numbered lines, and with ``count_terms`` count each article's
+    terms for the related index: the part of an import that needs no database, so a large
+    file runs it in a worker process while the previous batch is written. The counts come
+    back packed: pickling a ``Counter`` per article cost more than counting saved."""
     prepared: list[Prepared] = []
     for number, line in lines:
         try:
@@ -166,7 +177,13 @@ def _prepare(lines: list[tuple[int, str]], default_source: str, now: int) -> lis
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InvalidArticle(f"not valid JSON ({exc.msg})") from None
-            prepared.append((number, normalise(parse_record(record, default_source), now)))
+            article = normalise(parse_record(record, default_source), now)
+            counts = (
+                pack_counts(term_counts(Document(0, article.title, article.summary, article.body)))
+                if count_terms
+                else None
+            )
+            prepared.append((number, (article, counts)))
         except InvalidArticle as exc:
             prepared.append((number, str(exc)))
     return prepared
@@ -181,9 +198,18 @@ def _numbered_lines(path: Path, summary: ImportSummary) -> Iterator[tuple[int, s
                 yield number, line
 
 
-def _take(path: Path, summary: ImportSummary, prepared: list[Prepared]) -> list[NewArticle]:
+@dataclass(slots=True)
+class Batch:
+    """A batch's good articles and, where the worker counted them, their term counts."""
+
+    articles: list[NewArticle] = field(default_factory=list)
+    counts: list[dict[str, int]] | None = None
+
+
+def _take(path: Path, summary: ImportSummary, prepared: list[Prepared]) -> Batch:
     """The good articles of ``prepared``; the bad lines counted and recorded."""
-    articles = []
+    batch = Batch()
+    counted: list[dict[str, int]] = []
     for number, outcome in prepared:
         if isinstance(outcome, str):
             summary.rejected += 1
@@ -194,14 +220,19 @@ def _take(path: Path, summary: ImportSummary, prepared: list[Prepared]) -> list[
             if len(summary.problems) < LISTED_PROBLEMS:
                 summary.problems.append(problem)
         else:
-            articles.append(outcome)
-    return articles
+            article, packed = outcome
+            batch.articles.append(article)
+            if packed is not None:
+                counted.append(unpack_counts(packed))
+    if counted and len(counted) == len(batch.articles):
+        batch.counts = counted
+    return batch
 
 
 def read_articles(path: Path, summary: ImportSummary, now: int) -> Iterator[tuple[int, NewArticle]]:
     """Yield (line number, article) for each good line; count and record the bad ones."""
     for number, line in _numbered_lines(path, summary):
-        for article in _take(path, summary, _prepare([(number, line)], path.stem, now)):
+        for article in _take(path, summary, _prepare([(number, line)], path.stem, now)).articles:
             yield number, article
 
 
@@ -235,11 +266,11 @@ def _worker(path: Path) -> ProcessPoolExecutor | None:
 
 async def _batches(
     path: Path, summary: ImportSummary, now: int, size: int
-) -> AsyncIterator[tuple[list[NewArticle], int]]:
-    """(articles, lines read so far) per ``size`` lines of ``path``.
+) -> AsyncIterator[tuple[Batch, int]]:
+    """(batch, lines read so far) per ``size`` lines of ``path``.
 
-    A large file is decoded and normalised in a worker process, one batch ahead of the
-    writer, so that work runs on the other core. A small one (or where no
+    A large file is decoded and normalised, and its terms counted, in a worker process, one
+    batch ahead of the writer, so that work runs on the other core. A small one (or where no
     process can start) is decoded here, which is quicker than starting a process.
     """
     lines = _numbered_lines(path, summary)
@@ -255,7 +286,7 @@ async def _batches(
         def decode(chunk: list[tuple[int, str]]) -> asyncio.Future[list[Prepared]] | None:
             if not chunk:
                 return None
-            return loop.run_in_executor(pool, _prepare, chunk, default_source, now)
+            return loop.run_in_executor(pool, _prepare, chunk, default_source, now, True)
 
         pending = decode(list(itertools.islice(lines, size)))
         while pending is not None:
@@ -295,8 +326,10 @@ async def import_file(
             contextlib.aclosing(_batches(path, summary, now, size))
         )
         async for batch, read in batches:
-            if batch:
-                result = await ingest(db, batch, now, push=push, postings=postings)
+            if batch.articles:
+                result = await ingest(
+                    db, batch.articles, now, push=push, postings=postings, counts=batch.counts
+                )
                 summary.added += len(result.added)
                 summary.duplicates += result.duplicates
             if progress and read > reported:

@@ -11,7 +11,7 @@ import hashlib
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.services.fanout import NORMAL, fan_out
@@ -117,12 +117,14 @@ async def ingest(
     push: bool = False,
     priority: int = NORMAL,
     postings: ImportPostings | None = None,
+    counts: Sequence[Mapping[str, int]] | None = None,
 ) -> IngestResult:
     """Store ``items`` (already normalised) in one transaction; skip the ones already stored.
 
     With ``push`` the new articles are also queued for their subscribers in the same
     transaction, so an article is never stored without its deliveries (or the reverse).
-    An import passes the ``postings`` it keeps for all its batches (see ``ImportPostings``).
+    An import passes the ``postings`` it keeps for all its batches (see ``ImportPostings``)
+    and, where its worker counted them, each item's ``term_counts`` in ``counts``.
     """
     now = int(time.time()) if now is None else now
     result = IngestResult()
@@ -133,8 +135,10 @@ async def ingest(
             for article_id, item in zip(ids, items, strict=True)
             if article_id is not None
         ]
+        if counts is not None:  # the stored ones' (a duplicate is not indexed)
+            counts = [c for i, c in zip(ids, counts, strict=True) if i is not None]
         if docs:
-            await index_documents(db, docs, postings)
+            await index_documents(db, docs, postings, counts)
         if push and docs:
             await fan_out(db, [(d.id, d.title, d.summary) for d in docs], now, priority)
     result.added = [doc.id for doc in docs]

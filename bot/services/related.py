@@ -12,13 +12,14 @@ so the quality benchmark can use the BBC categories as independent ground truth.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from storage import related as related_store
 from storage.db import Database
@@ -68,6 +69,21 @@ def term_counts(doc: Document) -> Counter[str]:
     return counts
 
 
+# Term counts as they cross from the import's worker process: the terms joined by spaces (a
+# term is letters only) and their counts in the same order. Pickling that is ~20 times
+# cheaper than pickling a ``Counter`` of ~80 short strings.
+PackedCounts = tuple[str, list[int]]
+
+
+def pack_counts(counts: Mapping[str, int]) -> PackedCounts:
+    return " ".join(counts), list(counts.values())
+
+
+def unpack_counts(packed: PackedCounts) -> dict[str, int]:
+    terms, numbers = packed
+    return dict(zip(terms.split(), numbers, strict=True)) if terms else {}
+
+
 def _stem(word: str) -> str:
     """Fold the commonest English plural so 'strikes' and 'strike' are one term."""
     if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
@@ -76,7 +92,7 @@ def _stem(word: str) -> str:
 
 
 def keyword_weights(
-    counts: Counter[str], docs: int, df: dict[str, int], k: int = KEYWORDS
+    counts: Mapping[str, int], docs: int, df: dict[str, int], k: int = KEYWORDS
 ) -> dict[str, float]:
     """The ``k`` highest tf-idf terms, L2-normalised."""
     scored = []
@@ -150,38 +166,55 @@ class ImportPostings:
         self, weights: Mapping[str, float], *, exclude: int, limit: int
     ) -> list[tuple[int, float]]:
         """The best ``limit`` + STATUS_CHECKED_EXTRA of ``score_candidates``' aggregate, before
-        its status check: the same postings, products and order."""
+        its status check: the same postings, products and order.
+
+        The sums run in numpy (an import matches ~1,200 postings per article: in a Python
+        loop that was a quarter of a 1M import). ``bincount`` adds each candidate's products
+        in the order the terms are given, as the loop did, so the scores are bit-identical.
+        """
+        if not weights:
+            return []
         keep = related_store.POSTINGS_PER_TERM
-        scores: dict[int, float] = {}
-        get = scores.get
-        for term, query_weight in weights.items():
-            term_ids = self.ids[term]
-            term_weights = self.weights[term]
-            start = max(len(term_ids) - keep, 0)
-            for article_id, weight in zip(term_ids[start:], term_weights[start:], strict=True):
-                scores[article_id] = get(article_id, 0.0) + weight * query_weight
-        scores.pop(exclude, None)
+        # Views of the arrays' buffers, copied by ``concatenate`` and then dropped: an array
+        # with a live view could not grow (``_append``).
+        id_parts = [np.frombuffer(self.ids[term], dtype=np.int64)[-keep:] for term in weights]
+        products = [
+            np.frombuffer(self.weights[term], dtype=np.float64)[-keep:] * query_weight
+            for term, query_weight in weights.items()
+        ]
+        found, where = np.unique(np.concatenate(id_parts), return_inverse=True)
+        del id_parts
+        scores = np.bincount(where, weights=np.concatenate(products))
+        own = np.searchsorted(found, exclude)
+        if own < len(found) and found[own] == exclude:
+            found = np.delete(found, own)
+            scores = np.delete(scores, own)
         wanted = limit + related_store.STATUS_CHECKED_EXTRA
-        if len(scores) > wanted:  # the cut-off score first (floats only: quick), then order
-            cut = heapq.nlargest(wanted, scores.values())[-1]
-            best = [(a, s) for a, s in scores.items() if s >= cut]
-        else:
-            best = list(scores.items())
+        if len(scores) > wanted:  # the cut-off score first, then order the few above it
+            cut = np.partition(scores, -wanted)[-wanted]
+            above = scores >= cut
+            found, scores = found[above], scores[above]
+        best = list(zip(found.tolist(), scores.tolist(), strict=True))
         best.sort(key=lambda item: (item[1], item[0]), reverse=True)
         return best[:wanted]
 
 
 async def index_documents(
-    db: Database, docs: Sequence[Document], postings: ImportPostings | None = None
+    db: Database,
+    docs: Sequence[Document],
+    postings: ImportPostings | None = None,
+    counts: Sequence[Mapping[str, int]] | None = None,
 ) -> None:
     """Add ``docs`` to the related index and compute their related stories.
 
     All of ``docs`` count in the statistics and carry keywords before any is matched, so a
     batch's articles can be each other's related stories. Run inside the caller's transaction.
     An import passes its ``postings`` so that matching reads memory instead of the database;
-    the related stories found are the same.
+    the related stories found are the same. ``counts``, when given, are ``term_counts`` of
+    ``docs`` already counted (by an import's worker process).
     """
-    counts = [term_counts(doc) for doc in docs]
+    if counts is None:
+        counts = [term_counts(doc) for doc in docs]
     df_delta: Counter[str] = Counter()
     for c in counts:
         df_delta.update(c.keys())
