@@ -19,8 +19,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from storage import related as related_store
 from storage.db import Database
 
@@ -174,6 +172,10 @@ class ImportPostings:
         """
         if not weights:
             return []
+        # Imported here: only an archive import matches in memory, and numpy would cost every
+        # bot process 0.1 s at start and 16 MB it never uses.
+        import numpy as np
+
         keep = related_store.POSTINGS_PER_TERM
         # Views of the arrays' buffers, copied by ``concatenate`` and then dropped: an array
         # with a live view could not grow (``_append``).
