@@ -187,10 +187,8 @@ class ImportPostings:
         found, where = np.unique(np.concatenate(id_parts), return_inverse=True)
         del id_parts
         scores = np.bincount(where, weights=np.concatenate(products))
-        own = np.searchsorted(found, exclude)
-        if own < len(found) and found[own] == exclude:
-            found = np.delete(found, own)
-            scores = np.delete(scores, own)
+        others = found != exclude
+        found, scores = found[others], scores[others]
         wanted = limit + related_store.STATUS_CHECKED_EXTRA
         if len(scores) > wanted:  # the cut-off score first, then order the few above it
             cut = np.partition(scores, -wanted)[-wanted]
