@@ -27,6 +27,7 @@ MAX_TOPICS = 10
 MAX_TOPIC_LENGTH = 40
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Control and invisible formatting characters (C0, C1, zero-width, bidi overrides, BOM).
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
@@ -62,9 +63,10 @@ class IngestResult:
 def clean_text(text: str, limit: int) -> str:
     """Normalise Unicode, drop control characters, tidy spaces; cut at ``limit`` with '…'."""
     text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", text.replace("\r\n", "\n"))
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    # One pass of each pattern over the whole text (``_SPACES`` never matches a line break).
+    text = _SPACES.sub(" ", _CONTROL.sub("", text.replace("\r\n", "\n")))
+    lines = [line.strip() for line in text.split("\n")]
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
